@@ -1,0 +1,77 @@
+"""rewards: a coupon-based loyalty backend.
+
+`create_app()` builds the Flask application: configuration, logging, database, error
+handlers, one blueprint per concern, and the operator commands.
+"""
+
+from __future__ import annotations
+
+import logging.config
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import auth, coupons, health, scan, wallet
+from .cli import register_commands
+from .config import build_config, read_environment
+from .db import Database
+from .errors import register_error_handlers
+from .otp import otp_key
+from .version import __version__
+
+__all__ = ["__version__", "create_app"]
+
+# Bodies are small JSON objects; anything larger is refused with 413 before it is read.
+MAX_BODY_BYTES = 1 << 20
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` overrides the environment (tests, embedding)."""
+    raw = read_environment()
+    raw.update(test_config or {})
+    settings = build_config(raw)  # ConfigError before anything else happens
+
+    configure_logging()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    # Anything in test_config that is not a setting of ours (TESTING, PROPAGATE_EXCEPTIONS).
+    app.config.update({k: v for k, v in (test_config or {}).items() if k not in settings})
+
+    register_database(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging() -> None:
+    """Our records to standard error, which gunicorn treats as its error log."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"}},
+            "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "plain"}},
+            "loggers": {"rewards": {"level": "INFO", "handlers": ["stderr"]}},
+        }
+    )
+
+
+def register_database(app: Flask) -> None:
+    """One Database per app, so tests with their own files never share a connection."""
+    app.extensions["rewards.db"] = Database(app.config["DATABASE_PATH"], app.config["DATABASE_BUSY_TIMEOUT_MS"])
+    # Derived once: every OTP request and verify needs it.
+    app.extensions["rewards.otp_key"] = otp_key(app.config["JWT_SECRET"])
+
+    @app.teardown_request
+    def _end_open_transaction(_error: BaseException | None) -> None:
+        app.extensions["rewards.db"].end_request()
+
+
+def register_blueprints(app: Flask) -> None:
+    for module in (health, auth, coupons, scan, wallet):
+        app.register_blueprint(module.bp)

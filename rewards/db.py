@@ -1,0 +1,190 @@
+"""The database story: connections, their pragmas, transactions and the schema.
+
+Each thread of each worker process keeps one connection for its whole life instead of opening
+one per request. With WAL, connect + pragmas + close (the last close checkpoints the log) cost
+a large share of a redemption's time; bench/ measures it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+SCHEMA_VERSION = 1
+
+# SQLite's primary result codes that mean "the database cannot serve this now", as opposed to
+# a bug in a statement: busy past busy_timeout, read-only, I/O error, full, cannot open.
+UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+
+
+class DatabaseUnavailable(Exception):
+    """The database file is missing, busy, read-only or full: try again later (503)."""
+
+
+def is_unavailable(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in UNAVAILABLE_CODES
+
+
+def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> sqlite3.Connection:
+    """A connection with the service's pragmas. Without `create`, a missing file is an error
+    rather than a new empty database (only init-db creates one)."""
+    mode = "rwc" if create else "rw"
+    conn = sqlite3.connect(
+        f"{Path(path).as_uri()}?mode={mode}",
+        uri=True,
+        # We issue BEGIN/COMMIT ourselves; the module's implicit transactions would hide them.
+        isolation_level=None,
+        timeout=busy_timeout_ms / 1000,
+        # Each connection is used by one thread only; close() may run on another at shutdown.
+        check_same_thread=False,
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    # FULL: a redemption answered 200 survives a power cut, not only a process crash.
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+class Database:
+    """One kept connection per thread and process for one database file."""
+
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, reopened after a fork or when the file was replaced."""
+        try:
+            identity = os.stat(self.path)
+        except FileNotFoundError:
+            raise DatabaseUnavailable("the database file is missing; run `flask --app app init-db`") from None
+        kept = getattr(self._local, "kept", None)
+        if kept is not None:
+            pid, inode, conn = kept
+            # A restore that moves a file into place, or a deleted file, must not leave us
+            # writing into an inode nobody will ever read again.
+            if pid == os.getpid() and inode == (identity.st_dev, identity.st_ino):
+                return conn
+            self._forget(conn, close=pid == os.getpid())
+        try:
+            conn = connect(self.path, self.busy_timeout_ms)
+        except sqlite3.Error as error:
+            if is_unavailable(error):
+                raise DatabaseUnavailable(f"the database cannot be opened ({error.sqlite_errorname})") from None
+            raise
+        self._local.kept = (os.getpid(), (identity.st_dev, identity.st_ino), conn)
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def end_request(self) -> None:
+        """A kept connection must never carry a transaction into the next request."""
+        kept = getattr(self._local, "kept", None)
+        if kept is not None and kept[2].in_transaction:
+            kept[2].execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close every connection this process opened (tests, shutdown)."""
+        with self._lock:
+            connections, self._all = self._all, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def _forget(self, conn: sqlite3.Connection, *, close: bool) -> None:
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        if close:
+            conn.close()
+        self._local.kept = None
+
+
+def get_db() -> sqlite3.Connection:
+    """The current thread's connection to the app's database."""
+    return current_app.extensions["rewards.db"].connection()
+
+
+@contextmanager
+def write_transaction(
+    conn: sqlite3.Connection, *, commit_on: tuple[type[BaseException], ...] = ()
+) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    IMMEDIATE takes the write lock up front, so two writers never both read a coupon as
+    unredeemed and then race to update it. Exceptions listed in `commit_on` are refusals whose
+    bookkeeping (a counted attempt, a rate-limit hit) must persist: the transaction commits,
+    then the exception goes on.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except commit_on:
+        conn.execute("COMMIT")
+        raise
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+@contextmanager
+def read_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One consistent snapshot for several SELECTs."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def init_schema(path: str, *, reset: bool = False) -> None:
+    """Create the database file and schema; with `reset`, drop every table first."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path, create=True)
+    try:
+        # WAL lets readers go on while one writer commits; it is a property of the file.
+        conn.execute("PRAGMA journal_mode = WAL")
+        if reset:
+            _drop_all_tables(conn)
+        conn.executescript(SCHEMA_PATH.read_text(encoding="utf-8"))
+    finally:
+        conn.close()
+
+
+def _drop_all_tables(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA foreign_keys = OFF")
+    names = [row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    with write_transaction(conn):
+        for name in names:
+            quoted = name.replace('"', '""')
+            conn.execute(f'DROP TABLE "{quoted}"')
+        conn.execute("PRAGMA user_version = 0")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]

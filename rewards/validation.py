@@ -1,0 +1,102 @@
+"""Small, explicit checks for request bodies and query strings. Each failure is a 400
+problem whose detail names the field, so a client knows what to fix."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import request
+
+from .clock import now, parse_rfc3339
+from .errors import InvalidRequest, Problem
+
+PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# SQLite's INTEGER is 64-bit signed; a larger id can name nothing.
+MAX_ID = 2**63 - 1
+
+_MISSING = object()
+
+
+class UnsupportedMediaType(Problem):
+    status, code = 415, "unsupported_media_type"
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 415/400 problem saying why there is none."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH raises 413 here
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    return body
+
+
+def integer(body: dict[str, Any], name: str, low: int, high: int, default: Any = _MISSING) -> int:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or (value is None and default is not _MISSING):
+        if default is _MISSING:
+            raise InvalidRequest(f"'{name}' is required.")
+        return default
+    # bool is an int to Python, never to a client.
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidRequest(f"'{name}' must be a whole number from {low:,} to {high:,}.")
+    return value
+
+
+def text(body: dict[str, Any], name: str, max_length: int, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"'{name}' is required.")
+        return None
+    if not isinstance(value, str) or len(value) > max_length:
+        raise InvalidRequest(f"'{name}' must be a string of at most {max_length} characters.")
+    return value
+
+
+def phone(body: dict[str, Any], name: str = "phone") -> str:
+    value = text(body, name, 32)
+    if not PHONE.match(value):
+        raise InvalidRequest(f"'{name}' must be an E.164 number: + then 8 to 15 digits, e.g. +15551234567.")
+    return value
+
+
+def coupon_token(body: dict[str, Any], name: str = "token") -> str:
+    value = text(body, name, 100)
+    token = value.strip().lower()
+    if not UUID4.match(token):
+        raise InvalidRequest(f"'{name}' must be a coupon token: a UUID version 4.")
+    return token
+
+
+def future_time(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        seconds = parse_rfc3339(value)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidRequest(f"'{name}' must be an RFC 3339 time such as 2027-06-30T23:59:59Z.") from None
+    if seconds <= now():
+        raise InvalidRequest(f"'{name}' must be in the future.")
+    return seconds
+
+
+def query_integer(name: str, low: int, high: int, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
+        raise InvalidRequest(f"Query parameter '{name}' must be a whole number from {low:,} to {high:,}.")
+    return int(raw)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")

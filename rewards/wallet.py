@@ -1,0 +1,86 @@
+"""GET /users/<id>/wallet and /users/me/wallet: a balance and its ledger, newest first."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Blueprint
+
+from . import clock, validation
+from .db import get_db, read_transaction
+from .errors import Forbidden, InvalidRequest, Problem
+from .guards import bearer_user, has_admin_key
+
+bp = Blueprint("wallet", __name__, url_prefix="/users")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class UserNotFound(Problem):
+    status, code = 404, "user_not_found"
+
+
+def read_wallet(conn: sqlite3.Connection, user_id: int, limit: int, before: int | None) -> dict[str, object]:
+    """The wallet page, or UserNotFound. One snapshot, so balance and ledger agree."""
+    with read_transaction(conn):
+        user = conn.execute("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,)).fetchone()
+        if user is None:
+            raise UserNotFound("No user has that id.")
+        # One more row than asked tells whether there is a next page without a COUNT.
+        rows = conn.execute(
+            """
+            SELECT l.id, l.kind, l.points, c.token AS coupon_token, l.created_at
+            FROM ledger_entries l
+            LEFT JOIN scans s ON s.id = l.scan_id
+            LEFT JOIN coupons c ON c.id = s.coupon_id
+            WHERE l.user_id = ? AND l.id < ?
+            ORDER BY l.id DESC
+            LIMIT ?
+            """,
+            (user_id, before if before is not None else validation.MAX_ID, limit + 1),
+        ).fetchall()
+    page = rows[:limit]
+    return {
+        "user_id": user["id"],
+        "phone": user["phone"],
+        "points": user["balance"],
+        "scans": user["scans"],
+        "transactions": [
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "points": row["points"],
+                "coupon_token": row["coupon_token"],
+                "created_at": clock.to_rfc3339(row["created_at"]),
+            }
+            for row in page
+        ],
+        "next_before": page[-1]["id"] if len(rows) > limit else None,
+    }
+
+
+def _page() -> tuple[int, int | None]:
+    limit = validation.query_integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    before = validation.query_integer("before", 1, validation.MAX_ID, None)
+    return limit, before
+
+
+@bp.get("/me/wallet")
+def my_wallet():
+    user = bearer_user()
+    limit, before = _page()
+    return read_wallet(get_db(), user["id"], limit, before)
+
+
+@bp.get("/<user_ref>/wallet")
+def user_wallet(user_ref: str):
+    admin = has_admin_key()
+    caller = None if admin else bearer_user()
+    if not (user_ref.isascii() and user_ref.isdigit() and len(user_ref) <= 19 and 1 <= int(user_ref) <= validation.MAX_ID):
+        raise InvalidRequest("The user id in the path must be a positive whole number.")
+    user_id = int(user_ref)
+    if caller is not None and caller["id"] != user_id:
+        raise Forbidden("A user may read only their own wallet.")
+    limit, before = _page()
+    return read_wallet(get_db(), user_id, limit, before)

@@ -1,0 +1,145 @@
+"""A real gunicorn on a temporary database, and plain HTTP to talk to it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rewards.db import init_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = [sys.executable, "-m", "gunicorn"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def call(base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        all_headers = {"Content-Type": "application/json"} if data is not None else {}
+        all_headers.update(headers or {})
+        conn.request(method, path, body=data, headers=all_headers)
+        response = conn.getresponse()
+        raw = response.read()
+        parsed = json.loads(raw) if raw else None
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, parsed)
+    finally:
+        conn.close()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db_path: Path
+    process: subprocess.Popen
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+        return call(self.url, method, path, body, headers, timeout)
+
+    def login(self, phone: str) -> str:
+        code = self.call("POST", "/auth/otp", {"phone": phone}).body["otp"]
+        reply = self.call("POST", "/auth/verify", {"phone": phone, "otp": code})
+        assert reply.status == 200, reply.body
+        return reply.body["access_token"]
+
+    def generate(self, count: int, admin_key: str, **fields: Any) -> list[str]:
+        reply = self.call("POST", "/coupons/generate", {"count": count, **fields}, {"X-API-Key": admin_key})
+        assert reply.status == 201, reply.body
+        return [c["token"] for c in reply.body["coupons"]]
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def database(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+
+def gunicorn_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "JWT_SECRET", "ADMIN_API_KEY")}
+    base.update(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": f"sqlite:///{folder / 'rewards.db'}",
+            "OTP_DELIVERY": "response",
+            "SCAN_RATE_LIMIT": "100000 per minute",
+            "OTP_SEND_LIMIT": "100000",
+        }
+    )
+    base.update(env)
+    return base
+
+
+def start_gunicorn(folder: Path, workers: int = 4, env: dict[str, str] | None = None, init: bool = True) -> LiveServer:
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = folder / "rewards.db"
+    if init:
+        init_schema(str(db_path))
+    port = free_port()
+    log_path = folder / "gunicorn.log"
+    full_env = gunicorn_env(folder, env or {})
+    process = subprocess.Popen(
+        [*GUNICORN, "app:app", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", db_path, process, log_path, full_env)
+    wait_until_serving(server)
+    return server
+
+
+def wait_until_serving(server: LiveServer, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if server.call("GET", "/version", timeout=2).status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{server.log()}")

@@ -1,0 +1,119 @@
+"""The application factory and its configuration."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rewards import create_app
+from rewards.config import ConfigError, build_config, database_path, parse_rate, read_environment
+
+from .live import GUNICORN, ROOT, gunicorn_env
+
+STRONG = "x" * 32
+
+
+def test_factory_builds_an_app_with_the_contract_defaults(app):
+    assert app.config["JWT_TTL_SECONDS"] == 3600
+    assert app.config["OTP_TTL_SECONDS"] == 300
+    assert app.config["OTP_MAX_ATTEMPTS"] == 5
+    assert app.config["OTP_SEND_LIMIT"] == 5
+    assert app.config["OTP_SEND_WINDOW_SECONDS"] == 900
+    assert app.config["SCAN_RATE_LIMIT"] == (30, 60)
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+def test_version_and_health(client):
+    assert client.get("/version").get_json() == {"name": "rewards", "version": "1.0.0"}
+    response = client.get("/health")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({"ADMIN_API_KEY": STRONG}, "JWT_SECRET is unset"),
+        ({"JWT_SECRET": STRONG}, "ADMIN_API_KEY is unset"),
+        ({"JWT_SECRET": "short", "ADMIN_API_KEY": STRONG}, "JWT_SECRET is only 5 characters"),
+        ({"JWT_SECRET": STRONG, "ADMIN_API_KEY": "y" * 31}, "ADMIN_API_KEY is only 31 characters"),
+        ({"JWT_SECRET": STRONG, "ADMIN_API_KEY": STRONG, "OTP_DELIVERY": "response"}, "OTP_DELIVERY=response"),
+    ],
+)
+def test_production_refuses_weak_configuration(settings, complaint):
+    with pytest.raises(ConfigError, match=complaint):
+        build_config({"APP_ENV": "production", "OTP_DELIVERY": "log", **settings})
+
+
+def test_production_starts_with_strong_secrets():
+    config = build_config({"APP_ENV": "production", "JWT_SECRET": STRONG, "ADMIN_API_KEY": "k" * 40})
+    assert config["JWT_SECRET"] == STRONG
+
+
+def test_webhook_delivery_needs_a_url():
+    with pytest.raises(ConfigError, match="OTP_WEBHOOK_URL"):
+        build_config({"OTP_DELIVERY": "webhook"})
+    with pytest.raises(ConfigError, match="http"):
+        build_config({"OTP_DELIVERY": "webhook", "OTP_WEBHOOK_URL": "ftp://gateway"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("JWT_TTL_SECONDS", "soon"), ("OTP_MAX_ATTEMPTS", "0"), ("OTP_DELIVERY", "carrier-pigeon"), ("SCAN_RATE_LIMIT", "lots")],
+)
+def test_bad_values_are_refused_naming_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        build_config({name: value})
+
+
+def test_database_url_forms(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert database_path("sqlite:///instance/rewards.db") == str(tmp_path / "instance" / "rewards.db")
+    assert database_path("sqlite:////var/lib/rewards.db") == "/var/lib/rewards.db"
+    assert database_path("file:./dev.db") == str(tmp_path / "dev.db")
+    for bad in ("postgres://db/rewards", "sqlite:///:memory:", "sqlite:///"):
+        with pytest.raises(ConfigError, match="DATABASE_URL"):
+            database_path(bad)
+
+
+def test_rate_limits_parse():
+    assert parse_rate("30 per minute") == (30, 60)
+    assert parse_rate("5/second") == (5, 1)
+    assert parse_rate("100 per hour") == (100, 3600)
+
+
+def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path(".env").write_text("OTP_TTL_SECONDS=120\nJWT_TTL_SECONDS=60\n")
+    monkeypatch.setenv("JWT_TTL_SECONDS", "90")
+    monkeypatch.delenv("OTP_TTL_SECONDS", raising=False)
+    raw = read_environment()
+    assert raw["OTP_TTL_SECONDS"] == "120"
+    assert raw["JWT_TTL_SECONDS"] == "90"
+
+
+def test_create_app_refuses_production_without_secrets(db_path):
+    with pytest.raises(ConfigError):
+        create_app({"APP_ENV": "production", "JWT_SECRET": "", "ADMIN_API_KEY": "", "DATABASE_URL": f"sqlite:///{db_path}"})
+
+
+def test_gunicorn_refuses_to_start_in_production_with_a_weak_secret(tmp_path):
+    env = gunicorn_env(tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": "short", "ADMIN_API_KEY": STRONG})
+    result = subprocess.run(
+        [*GUNICORN, "app:app", "-w", "2", "-b", "127.0.0.1:0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "refusing to start: JWT_SECRET is only 5 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "short" not in result.stderr.replace("JWT_SECRET is only 5 characters", "")
+
+
+def test_flask_cli_refuses_to_start_in_production_with_a_weak_key(tmp_path):
+    env = gunicorn_env(tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": STRONG})
+    env.pop("ADMIN_API_KEY", None)
+    result = subprocess.run(
+        [str(Path(GUNICORN[0]).parent / "flask"), "--app", "app", "init-db"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "refusing to start: ADMIN_API_KEY is unset" in result.stderr
