@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from . import clock
 from .coupons import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
@@ -16,6 +17,7 @@ from .db import connect, init_schema
 
 
 @click.command("init-db")
+@with_appcontext
 @click.option("--reset", is_flag=True, help="Drop all data first (asks unless --yes).")
 @click.option("--yes", is_flag=True, help="Do not ask before --reset.")
 def init_db_command(reset: bool, yes: bool) -> None:
@@ -46,6 +48,7 @@ def _label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 
 
 @click.command("gen-coupons")
+@with_appcontext
 @click.option("--count", required=True, type=click.IntRange(1, CLI_MAX_COUNT), help="How many coupons.")
 @click.option("--points", default=DEFAULT_POINTS, show_default=True, type=click.IntRange(1, MAX_POINTS))
 @click.option("--expires-at", callback=_future_time, help="RFC 3339 time, in the future.")
@@ -82,6 +85,7 @@ def gen_coupons_command(count: int, points: int, expires_at: int | None, label: 
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(destination: Path) -> None:
     """Copy the live database to DESTINATION with SQLite's online backup API."""

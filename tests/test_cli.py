@@ -1,0 +1,118 @@
+"""Operator commands: init-db, gen-coupons, backup."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+import tracemalloc
+
+import pytest
+
+from rewards import create_app
+from rewards.cli import gen_coupons_command
+
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def count(db, table):
+    return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_init_db_is_safe_to_run_again(runner, api, db, db_path):
+    api.login()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0 and str(db_path) in result.output
+    assert count(db, "users") == 1
+
+
+def test_init_db_creates_a_missing_database_and_its_folder(tmp_path):
+    path = tmp_path / "deep" / "er" / "rewards.db"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0 and path.exists()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    app.extensions["rewards.db"].close()
+
+
+def test_reset_asks_first_and_keeps_data_when_declined(runner, api, db):
+    api.login()
+    result = runner.invoke(args=["init-db", "--reset"], input="n\n")
+    assert result.exit_code != 0
+    assert count(db, "users") == 1
+
+
+def test_reset_with_yes_drops_everything(runner, api, db):
+    api.login()
+    api.generate(2)
+    result = runner.invoke(args=["init-db", "--reset", "--yes"])
+    assert result.exit_code == 0
+    assert count(db, "users") == 0 and count(db, "coupons") == 0
+    api.login()  # and the schema is back
+
+
+def test_gen_coupons_to_a_file(runner, db, tmp_path):
+    out = tmp_path / "coupons.csv"
+    result = runner.invoke(
+        args=["gen-coupons", "--count", "25", "--points", "3", "--expires-at", "2099-01-01T00:00:00Z", "--label", "x", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert list(rows[0]) == ["token", "points", "expires_at", "batch_id"]
+    assert len(rows) == 25 and len({r["token"] for r in rows}) == 25
+    assert all(UUID4.match(r["token"]) and r["points"] == "3" and r["expires_at"] == "2099-01-01T00:00:00Z" for r in rows)
+    batch_id = int(rows[0]["batch_id"])
+    stored = {r[0] for r in db.execute("SELECT token FROM coupons WHERE batch_id = ?", (batch_id,))}
+    assert stored == {r["token"] for r in rows}
+    assert "25 coupons" in result.stderr
+
+
+def test_gen_coupons_to_stdout_keeps_the_summary_on_stderr(runner, db):
+    result = runner.invoke(args=["gen-coupons", "--count", "3"])
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 3 and rows[0]["points"] == "10" and rows[0]["expires_at"] == ""
+    assert "3 coupons" in result.stderr and "coupons" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--count", "0"],
+        ["--count", "1000001"],
+        ["--count", "ten"],
+        ["--count", "1", "--points", "0"],
+        ["--count", "1", "--expires-at", "2001-01-01T00:00:00Z"],
+        ["--count", "1", "--expires-at", "someday"],
+        ["--count", "1", "--label", "x" * 101],
+    ],
+)
+def test_bad_arguments_exit_2_and_write_nothing(runner, db, tmp_path, args):
+    out = tmp_path / "c.csv"
+    result = runner.invoke(args=["gen-coupons", *args, "--output", str(out)])
+    assert result.exit_code == 2
+    assert count(db, "coupons") == 0 and count(db, "batches") == 0
+    assert not out.exists()
+
+
+def test_gen_coupons_streams_instead_of_holding_the_batch(app, tmp_path):
+    """100,000 coupons must not cost memory in proportion: a list of them alone is ~10 MB."""
+    out = tmp_path / "big.csv"
+    tracemalloc.start()
+    try:
+        with app.app_context():
+            gen_coupons_command.main(["--count", "100000", "--output", str(out)], standalone_mode=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.read_text().count("\n") == 100_001
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_gen_coupons_without_a_database_says_so(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"})
+    result = app.test_cli_runner().invoke(args=["gen-coupons", "--count", "1"])
+    assert result.exit_code == 1 and "init-db" in result.output
+    app.extensions["rewards.db"].close()

@@ -1,0 +1,74 @@
+"""Every error is an RFC 9457 problem with the contract's code, and never a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .conftest import ADMIN_KEY, assert_problem
+
+
+def test_unknown_route_is_not_found(client):
+    assert_problem(client.get("/nowhere"), 404, "not_found")
+
+
+def test_wrong_method_is_method_not_allowed_with_allow(client):
+    response = client.get("/scan")
+    assert_problem(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_body_over_one_mebibyte_is_payload_too_large(client):
+    body = b'{"phone": "' + b"1" * (1024 * 1024) + b'"}'
+    assert_problem(client.post("/auth/otp", data=body, content_type="application/json"), 413, "payload_too_large")
+
+
+def test_body_that_is_not_json_content_is_unsupported(client):
+    response = client.post("/auth/otp", data="phone=+15551234567", content_type="application/x-www-form-urlencoded")
+    assert_problem(response, 415, "unsupported_media_type")
+    assert_problem(client.post("/auth/otp"), 415, "unsupported_media_type")
+
+
+def test_malformed_json_is_invalid_request(client):
+    for raw in (b"{", b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"null", b'{"phone": NaN}', b"[" * 100000):
+        assert_problem(client.post("/auth/otp", data=raw, content_type="application/json"), 400, "invalid_request")
+
+
+def test_unexpected_errors_are_a_500_problem_without_a_traceback(make_app, caplog):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals: SELECT * FROM users")
+
+    response = app.test_client().get("/boom")
+    body = assert_problem(response, 500, "internal_error")
+    assert "SELECT" not in response.get_data(as_text=True) and "Traceback" not in body["detail"]
+    assert "secret internals" in caplog.text  # logged on the server, with its traceback
+
+
+def test_a_locked_database_is_a_503_with_retry_after(make_app, db_path, api):
+    app = make_app(DATABASE_BUSY_TIMEOUT_MS="50")
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = app.test_client().post(
+            "/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY}
+        )
+        assert_problem(response, 503, "service_unavailable")
+        assert response.headers["Retry-After"] == "1"
+        health = app.test_client().get("/health")
+        assert health.status_code == 503 and health.get_json() == {"status": "unavailable"}
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert app.test_client().post("/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY}).status_code == 201
+
+
+def test_a_missing_database_file_is_a_503(make_app, db_path):
+    app = make_app()
+    for suffix in ("", "-wal", "-shm"):
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+    client = app.test_client()
+    assert client.get("/health").status_code == 503
+    assert_problem(client.post("/auth/otp", json={"phone": "+15551234567"}), 503, "service_unavailable")
+    assert not db_path.exists()  # the service never creates an empty database by itself
