@@ -11,6 +11,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,10 +90,15 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait()
 
-    def database(self) -> sqlite3.Connection:
+    @contextmanager
+    def database(self) -> Iterator[sqlite3.Connection]:
+        """A connection of the test's own to the server's database file."""
         conn = sqlite3.connect(self.db_path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        return conn
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 def gunicorn_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
@@ -117,14 +124,15 @@ def start_gunicorn(folder: Path, workers: int = 4, env: dict[str, str] | None = 
     port = free_port()
     log_path = folder / "gunicorn.log"
     full_env = gunicorn_env(folder, env or {})
-    process = subprocess.Popen(
-        [*GUNICORN, "app:app", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*GUNICORN, "app:app", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = LiveServer(f"http://127.0.0.1:{port}", db_path, process, log_path, full_env)
     wait_until_serving(server)
     return server

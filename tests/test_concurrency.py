@@ -1,0 +1,136 @@
+"""Exactly-once redemption under real concurrency: gunicorn -w 4, real HTTP, one SQLite file."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .conftest import ADMIN_KEY, fresh_phone
+from .live import LiveServer, Reply
+
+pytestmark = pytest.mark.live
+
+
+def scan(server: LiveServer, access_token: str, coupon: str) -> Reply:
+    return server.call("POST", "/scan", {"token": coupon}, {"Authorization": f"Bearer {access_token}"})
+
+
+def login_many(server: LiveServer, n: int) -> list[str]:
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda _: server.login(fresh_phone()), range(n)))
+
+
+def assert_ledger_consistent(server: LiveServer) -> None:
+    with server.database() as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == db.execute(
+            "SELECT count(*) FROM coupons WHERE status = 'redeemed'"
+        ).fetchone()[0]
+        mismatched = db.execute(
+            """
+            SELECT u.id FROM users u
+            LEFT JOIN (SELECT user_id, sum(points) AS total, count(*) AS n FROM ledger_entries GROUP BY user_id) l
+                ON l.user_id = u.id
+            WHERE u.balance <> coalesce(l.total, 0) OR u.scans <> coalesce(l.n, 0)
+            """
+        ).fetchall()
+        assert mismatched == []
+
+
+def test_fifty_clients_race_for_one_coupon(gunicorn):
+    server = gunicorn(workers=4)
+    tokens = login_many(server, 50)
+    (coupon,) = server.generate(1, ADMIN_KEY)
+    start = threading.Barrier(50)
+
+    def race(access_token: str) -> int:
+        start.wait()
+        return scan(server, access_token, coupon).status
+
+    with ThreadPoolExecutor(50) as pool:
+        statuses = Counter(pool.map(race, tokens))
+    assert statuses == {200: 1, 409: 49}
+    with server.database() as db:
+        assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == 1
+    assert_ledger_consistent(server)
+
+
+def test_many_users_many_coupons_every_wallet_adds_up(gunicorn):
+    server = gunicorn(workers=4)
+    tokens = login_many(server, 20)
+    coupons = server.generate(150, ADMIN_KEY, points=3)
+    attempts = [(t, c) for c in coupons for t in random.sample(tokens, 3)]
+    random.shuffle(attempts)
+
+    with ThreadPoolExecutor(32) as pool:
+        replies = list(pool.map(lambda a: (a[0], a[1], scan(server, *a)), attempts))
+
+    wins = [(t, c, r) for t, c, r in replies if r.status == 200]
+    assert {r.status for _, _, r in replies} <= {200, 409}
+    assert sorted(c for _, c, _ in wins) == sorted(coupons)  # every coupon once, none twice
+    credited = Counter()
+    for access_token, _, reply in wins:
+        credited[access_token] += reply.body["points"]
+    for access_token in tokens:
+        wallet = server.call("GET", "/users/me/wallet", headers={"Authorization": f"Bearer {access_token}"}).body
+        assert wallet["points"] == credited[access_token]
+    assert_ledger_consistent(server)
+
+
+def answered_under_fire(server: LiveServer, kill, seconds: float = 4.0) -> tuple[list[str], int]:
+    """Scan distinct coupons from 16 threads while `kill(server)` fires; the tokens answered 200."""
+    tokens = login_many(server, 16)
+    coupons = server.generate(10_000, ADMIN_KEY)
+    pending = iter(coupons)
+    lock = threading.Lock()
+    won: list[str] = []
+    failures = Counter()
+    deadline = time.monotonic() + seconds
+
+    def load(access_token: str) -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                coupon = next(pending)
+            try:
+                reply = scan(server, access_token, coupon)
+            except OSError:  # the worker died under this request: it was never answered 200
+                failures["dropped"] += 1
+                continue
+            if reply.status == 200:
+                with lock:
+                    won.append(coupon)
+            else:
+                failures[reply.status] += 1
+
+    threads = [threading.Thread(target=load, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    kill(server)
+    for thread in threads:
+        thread.join()
+    assert set(failures) <= {"dropped", 502, 503}, failures
+    return won, len(won)
+
+
+def test_sigkilled_workers_lose_no_answered_redemption(gunicorn):
+    server = gunicorn(workers=4)
+
+    def kill_workers(server: LiveServer) -> None:
+        for _ in range(3):
+            time.sleep(0.8)
+            os.kill(random.choice(server.workers()), signal.SIGKILL)
+
+    won, n = answered_under_fire(server, kill_workers)
+    assert n > 50
+    with server.database() as db:
+        redeemed = {r[0] for r in db.execute("SELECT c.token FROM scans s JOIN coupons c ON c.id = s.coupon_id")}
+    assert set(won) <= redeemed
+    assert server.call("GET", "/health").status == 200  # the master replaced the dead workers
+    assert_ledger_consistent(server)
