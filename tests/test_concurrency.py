@@ -84,13 +84,14 @@ def test_many_users_many_coupons_every_wallet_adds_up(gunicorn):
     assert_ledger_consistent(server)
 
 
-def answered_under_fire(server: LiveServer, kill, seconds: float = 4.0) -> tuple[list[str], int]:
-    """Scan distinct coupons from 16 threads while `kill(server)` fires; the tokens answered 200."""
+def answered_under_fire(server: LiveServer, kill, seconds: float = 4.0) -> list[tuple[float, str]]:
+    """Scan distinct coupons from 16 threads while `kill(server)` fires: (when, coupon) of
+    every 200, `when` taken as the answer arrived (time.monotonic)."""
     tokens = login_many(server, 16)
     coupons = server.generate(10_000, ADMIN_KEY)
     pending = iter(coupons)
     lock = threading.Lock()
-    won: list[str] = []
+    won: list[tuple[float, str]] = []
     failures = Counter()
     deadline = time.monotonic() + seconds
 
@@ -105,7 +106,7 @@ def answered_under_fire(server: LiveServer, kill, seconds: float = 4.0) -> tuple
                 continue
             if reply.status == 200:
                 with lock:
-                    won.append(coupon)
+                    won.append((time.monotonic(), coupon))
             else:
                 failures[reply.status] += 1
 
@@ -116,7 +117,7 @@ def answered_under_fire(server: LiveServer, kill, seconds: float = 4.0) -> tuple
     for thread in threads:
         thread.join()
     assert set(failures) <= {"dropped", 502, 503}, failures
-    return won, len(won)
+    return won
 
 
 def test_sigkilled_workers_lose_no_answered_redemption(gunicorn):
@@ -127,10 +128,39 @@ def test_sigkilled_workers_lose_no_answered_redemption(gunicorn):
             time.sleep(0.8)
             os.kill(random.choice(server.workers()), signal.SIGKILL)
 
-    won, n = answered_under_fire(server, kill_workers)
-    assert n > 50
+    won = answered_under_fire(server, kill_workers)
+    assert len(won) > 50
     with server.database() as db:
         redeemed = {r[0] for r in db.execute("SELECT c.token FROM scans s JOIN coupons c ON c.id = s.coupon_id")}
-    assert set(won) <= redeemed
+    assert {coupon for _, coupon in won} <= redeemed
     assert server.call("GET", "/health").status == 200  # the master replaced the dead workers
     assert_ledger_consistent(server)
+
+
+def test_otp_send_limit_holds_with_workers_racing(gunicorn):
+    server = gunicorn(workers=4, OTP_SEND_LIMIT="5")
+    phone = fresh_phone()
+    start = threading.Barrier(30)
+
+    def ask(_: int) -> int:
+        start.wait()
+        return server.call("POST", "/auth/otp", {"phone": phone}).status
+
+    with ThreadPoolExecutor(30) as pool:
+        statuses = Counter(pool.map(ask, range(30)))
+    assert statuses == {200: 5, 429: 25}
+
+
+def test_scan_rate_limit_holds_with_workers_racing(gunicorn):
+    server = gunicorn(workers=4, SCAN_RATE_LIMIT="10 per minute")
+    access_token = server.login(fresh_phone())
+    coupons = server.generate(30, ADMIN_KEY)
+    start = threading.Barrier(30)
+
+    def attempt(coupon: str) -> int:
+        start.wait()
+        return scan(server, access_token, coupon).status
+
+    with ThreadPoolExecutor(30) as pool:
+        statuses = Counter(pool.map(attempt, coupons))
+    assert statuses == {200: 10, 429: 20}

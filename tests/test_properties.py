@@ -1,0 +1,141 @@
+"""Property-based: any JSON value in any field, any text in any query parameter, gets a 4xx
+problem with a contract code or a success, never a 500, and a refused request changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rewards import create_app
+from rewards.db import init_schema
+
+from .conftest import ADMIN_KEY, bearer
+
+CONTRACT_CODES = {
+    400: {"invalid_request"},
+    401: {"unauthorized", "invalid_otp"},
+    403: {"forbidden"},
+    404: {"not_found", "coupon_not_found", "user_not_found"},
+    409: {"coupon_already_redeemed"},
+    410: {"coupon_expired"},
+    429: {"too_many_attempts", "rate_limited"},
+}
+BUSINESS_TABLES = ("users", "batches", "coupons", "scans", "ledger_entries")
+BOOKKEEPING_TABLES = ("otp_codes", "rate_limits")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=8,
+)
+# Valid values mixed in, so the other field is the one that decides.
+phones = json_values | st.sampled_from(["+15551234567", "+447700900123"])
+otps = json_values | st.sampled_from(["123456", "000000"])
+counts = json_values | st.integers(min_value=1, max_value=3)
+times = json_values | st.sampled_from(["2099-01-01T00:00:00Z", "2001-01-01T00:00:00Z"])
+tokens = json_values | st.uuids(version=4).map(str)
+MISSING = object()
+
+
+def maybe(strategy):
+    return strategy | st.just(MISSING)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    path = tmp_path_factory.mktemp("properties") / "rewards.db"
+    init_schema(str(path))
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "OTP_DELIVERY": "response"})
+    client = app.test_client()
+    phone = "+15550001111"
+    code = client.post("/auth/otp", json={"phone": phone}).get_json()["otp"]
+    token = client.post("/auth/verify", json={"phone": phone, "otp": code}).get_json()["access_token"]
+    db = sqlite3.connect(path, isolation_level=None)
+    yield client, token, db
+    db.close()
+    app.extensions["rewards.db"].close()
+
+
+def snapshot(db, tables) -> str:
+    digest = hashlib.sha256()
+    for table in tables:
+        for row in db.execute(f"SELECT * FROM {table} ORDER BY 1"):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def check(db, send):
+    business, bookkeeping = snapshot(db, BUSINESS_TABLES), snapshot(db, BOOKKEEPING_TABLES)
+    response = send()
+    assert response.status_code < 500, response.get_data(as_text=True)
+    if response.status_code >= 400:
+        assert response.mimetype == "application/problem+json"
+        body = response.get_json()
+        assert body["status"] == response.status_code
+        assert body["code"] in CONTRACT_CODES[response.status_code]
+        assert snapshot(db, BUSINESS_TABLES) == business
+        if response.status_code == 400:
+            assert snapshot(db, BOOKKEEPING_TABLES) == bookkeeping
+
+
+def body_of(**fields):
+    return {k: v for k, v in fields.items() if v is not MISSING}
+
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@PROPERTY
+@given(body=json_values)
+def test_any_body_that_is_not_an_object(world, body):
+    client, token, db = world
+    if isinstance(body, dict):
+        return
+    for path in ("/auth/otp", "/auth/verify", "/scan"):
+        raw = json.dumps(body)  # json=None would send no body at all
+        check(db, lambda path=path: client.post(path, data=raw, content_type="application/json", headers=bearer(token)))
+
+
+@PROPERTY
+@given(phone=maybe(phones))
+def test_otp_request(world, phone):
+    client, _, db = world
+    check(db, lambda: client.post("/auth/otp", json=body_of(phone=phone)))
+
+
+@PROPERTY
+@given(phone=maybe(phones), otp=maybe(otps))
+def test_otp_verify(world, phone, otp):
+    client, _, db = world
+    check(db, lambda: client.post("/auth/verify", json=body_of(phone=phone, otp=otp)))
+
+
+@PROPERTY
+@given(count=maybe(counts), points=maybe(json_values), expires_at=maybe(times), label=maybe(json_values))
+def test_generate(world, count, points, expires_at, label):
+    client, _, db = world
+    body = body_of(count=count, points=points, expires_at=expires_at, label=label)
+    check(db, lambda: client.post("/coupons/generate", json=body, headers={"X-API-Key": ADMIN_KEY}))
+
+
+@PROPERTY
+@given(token=maybe(tokens))
+def test_scan(world, token):
+    client, access_token, db = world
+    check(db, lambda: client.post("/scan", json=body_of(token=token), headers=bearer(access_token)))
+
+
+@PROPERTY
+@given(user=st.text(min_size=1, max_size=30), limit=st.text(max_size=25), before=st.text(max_size=25))
+def test_wallet_parameters(world, user, limit, before):
+    client, access_token, db = world
+    path = f"/users/{quote(user, safe='')}/wallet"
+    query = {"limit": limit, "before": before}
+    check(db, lambda: client.get(path, query_string=query, headers={"X-API-Key": ADMIN_KEY}))
+    check(db, lambda: client.get("/users/me/wallet", query_string=query, headers=bearer(access_token)))
