@@ -29,5 +29,10 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
 
+## lint: ruff's checks and formatting, as Flask itself uses them
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 clean:
 	rm -rf $(VENV) .pytest_cache

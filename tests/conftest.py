@@ -96,7 +96,9 @@ class Api:
         return body["access_token"], body["user"]
 
     def generate(self, count: int = 1, **fields: Any) -> list[str]:
-        response = self.client.post("/coupons/generate", json={"count": count, **fields}, headers={"X-API-Key": ADMIN_KEY})
+        response = self.client.post(
+            "/coupons/generate", json={"count": count, **fields}, headers={"X-API-Key": ADMIN_KEY}
+        )
         assert response.status_code == 201, response.get_json()
         return [c["token"] for c in response.get_json()["coupons"]]
 

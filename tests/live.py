@@ -36,7 +36,9 @@ class Reply:
     body: Any
 
 
-def call(base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+def call(
+    base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
+) -> Reply:
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
@@ -60,7 +62,9 @@ class LiveServer:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
+    ) -> Reply:
         return call(self.url, method, path, body, headers, timeout)
 
     def login(self, phone: str) -> str:

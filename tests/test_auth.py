@@ -112,7 +112,12 @@ def test_bad_phone_is_invalid_request_naming_the_field(client, body):
 def test_bad_code_shape_is_invalid_request(client, otp):
     phone = fresh_phone()
     client.post("/auth/otp", json={"phone": phone})
-    assert "otp" in assert_problem(client.post("/auth/verify", json={"phone": phone, "otp": otp}), 400, "invalid_request")["detail"]
+    assert (
+        "otp"
+        in assert_problem(client.post("/auth/verify", json={"phone": phone, "otp": otp}), 400, "invalid_request")[
+            "detail"
+        ]
+    )
 
 
 def test_log_delivery_logs_the_code_and_does_not_return_it(make_app, caplog):
@@ -146,7 +151,9 @@ def test_webhook_delivery_posts_the_code(make_app):
 @pytest.mark.parametrize(("status", "delay"), [(500, 0.0), (200, 2.0)])
 def test_webhook_failure_is_502_and_the_code_is_unusable(make_app, status, delay):
     with Gateway(status=status, delay=delay) as gateway:
-        client = make_app(OTP_DELIVERY="webhook", OTP_WEBHOOK_URL=gateway.url, OTP_WEBHOOK_TIMEOUT_SECONDS="0.5").test_client()
+        client = make_app(
+            OTP_DELIVERY="webhook", OTP_WEBHOOK_URL=gateway.url, OTP_WEBHOOK_TIMEOUT_SECONDS="0.5"
+        ).test_client()
         phone = fresh_phone()
         started = time.monotonic()
         assert_problem(client.post("/auth/otp", json={"phone": phone}), 502, "otp_delivery_failed")

@@ -55,13 +55,27 @@ def test_reset_with_yes_drops_everything(runner, api, db):
 def test_gen_coupons_to_a_file(runner, db, tmp_path):
     out = tmp_path / "coupons.csv"
     result = runner.invoke(
-        args=["gen-coupons", "--count", "25", "--points", "3", "--expires-at", "2099-01-01T00:00:00Z", "--label", "x", "--output", str(out)]
+        args=[
+            "gen-coupons",
+            "--count",
+            "25",
+            "--points",
+            "3",
+            "--expires-at",
+            "2099-01-01T00:00:00Z",
+            "--label",
+            "x",
+            "--output",
+            str(out),
+        ]
     )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert list(rows[0]) == ["token", "points", "expires_at", "batch_id"]
     assert len(rows) == 25 and len({r["token"] for r in rows}) == 25
-    assert all(UUID4.match(r["token"]) and r["points"] == "3" and r["expires_at"] == "2099-01-01T00:00:00Z" for r in rows)
+    assert all(
+        UUID4.match(r["token"]) and r["points"] == "3" and r["expires_at"] == "2099-01-01T00:00:00Z" for r in rows
+    )
     batch_id = int(rows[0]["batch_id"])
     stored = {r[0] for r in db.execute("SELECT token FROM coupons WHERE batch_id = ?", (batch_id,))}
     assert stored == {r["token"] for r in rows}

@@ -30,9 +30,10 @@ def login_many(server: LiveServer, n: int) -> list[str]:
 def assert_ledger_consistent(server: LiveServer) -> None:
     with server.database() as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == db.execute(
-            "SELECT count(*) FROM coupons WHERE status = 'redeemed'"
-        ).fetchone()[0]
+        assert (
+            db.execute("SELECT count(*) FROM scans").fetchone()[0]
+            == db.execute("SELECT count(*) FROM coupons WHERE status = 'redeemed'").fetchone()[0]
+        )
         mismatched = db.execute(
             """
             SELECT u.id FROM users u

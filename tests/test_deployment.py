@@ -26,7 +26,11 @@ def test_gunicorn_reads_port_and_dotenv_from_the_working_directory(tmp_path):
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*GUNICORN, "--pythonpath", str(ROOT), "-c", str(ROOT / "gunicorn.conf.py"), "app:app"],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", db, process, log)
     try:

@@ -51,9 +51,7 @@ def test_a_locked_database_is_a_503_with_retry_after(make_app, db_path, api):
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        response = app.test_client().post(
-            "/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY}
-        )
+        response = app.test_client().post("/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY})
         assert_problem(response, 503, "service_unavailable")
         assert response.headers["Retry-After"] == "1"
         health = app.test_client().get("/health")
@@ -61,7 +59,10 @@ def test_a_locked_database_is_a_503_with_retry_after(make_app, db_path, api):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert app.test_client().post("/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY}).status_code == 201
+    assert (
+        app.test_client().post("/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY}).status_code
+        == 201
+    )
 
 
 def test_a_missing_database_file_is_a_503(make_app, db_path):

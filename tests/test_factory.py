@@ -60,7 +60,12 @@ def test_webhook_delivery_needs_a_url():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("JWT_TTL_SECONDS", "soon"), ("OTP_MAX_ATTEMPTS", "0"), ("OTP_DELIVERY", "carrier-pigeon"), ("SCAN_RATE_LIMIT", "lots")],
+    [
+        ("JWT_TTL_SECONDS", "soon"),
+        ("OTP_MAX_ATTEMPTS", "0"),
+        ("OTP_DELIVERY", "carrier-pigeon"),
+        ("SCAN_RATE_LIMIT", "lots"),
+    ],
 )
 def test_bad_values_are_refused_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
@@ -95,13 +100,22 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch):
 
 def test_create_app_refuses_production_without_secrets(db_path):
     with pytest.raises(ConfigError):
-        create_app({"APP_ENV": "production", "JWT_SECRET": "", "ADMIN_API_KEY": "", "DATABASE_URL": f"sqlite:///{db_path}"})
+        create_app(
+            {"APP_ENV": "production", "JWT_SECRET": "", "ADMIN_API_KEY": "", "DATABASE_URL": f"sqlite:///{db_path}"}
+        )
 
 
 def test_gunicorn_refuses_to_start_in_production_with_a_weak_secret(tmp_path):
-    env = gunicorn_env(tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": "short", "ADMIN_API_KEY": STRONG})
+    env = gunicorn_env(
+        tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": "short", "ADMIN_API_KEY": STRONG}
+    )
     result = subprocess.run(
-        [*GUNICORN, "app:app", "-w", "2", "-b", "127.0.0.1:0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [*GUNICORN, "app:app", "-w", "2", "-b", "127.0.0.1:0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "refusing to start: JWT_SECRET is only 5 characters" in result.stderr
@@ -113,7 +127,12 @@ def test_flask_cli_refuses_to_start_in_production_with_a_weak_key(tmp_path):
     env = gunicorn_env(tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": STRONG})
     env.pop("ADMIN_API_KEY", None)
     result = subprocess.run(
-        [str(Path(GUNICORN[0]).parent / "flask"), "--app", "app", "init-db"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [str(Path(GUNICORN[0]).parent / "flask"), "--app", "app", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "refusing to start: ADMIN_API_KEY is unset" in result.stderr

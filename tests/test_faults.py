@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -39,7 +38,9 @@ def test_sigkilled_master_loses_nothing_and_make_run_brings_it_back(gunicorn, tm
     env = gunicorn_env(server.db_path.parent, {"PORT": str(port)})
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     revived = LiveServer(f"http://127.0.0.1:{port}", server.db_path, process, log)
     try:
         wait_until_serving(revived, timeout=120)
@@ -99,7 +100,9 @@ def test_lock_held_past_busy_timeout_is_a_bounded_503(gunicorn):
 @contextlib.contextmanager
 def tmpfs(path: Path, size: str):
     path.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here to simulate the disk: {result.stderr.strip()}")
     try:
@@ -169,7 +172,11 @@ def test_online_backup_while_writing_keeps_everything_committed_before_it(gunico
         began.append(time.monotonic())
         result = subprocess.run(
             [str(Path(sys.executable).with_name("flask")), "--app", "app", "backup", str(backup)],
-            cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
 

@@ -99,7 +99,12 @@ def test_any_body_that_is_not_an_object(world, body):
         return
     for path in ("/auth/otp", "/auth/verify", "/scan"):
         raw = json.dumps(body)  # json=None would send no body at all
-        check(db, lambda path=path: client.post(path, data=raw, content_type="application/json", headers=bearer(token)))
+        check(
+            db,
+            lambda path=path, raw=raw: client.post(
+                path, data=raw, content_type="application/json", headers=bearer(token)
+            ),
+        )
 
 
 @PROPERTY

@@ -53,7 +53,9 @@ def test_expired_coupon_is_gone(api, db):
     assert api.wallet(token).get_json()["points"] == 0
 
 
-@pytest.mark.parametrize("value", [None, 42, "", "not-a-token", "0f0e0d0c-0b0a-1908-8706-050403020100", ["x"], {"a": 1}])
+@pytest.mark.parametrize(
+    "value", [None, 42, "", "not-a-token", "0f0e0d0c-0b0a-1908-8706-050403020100", ["x"], {"a": 1}]
+)
 def test_malformed_token_is_invalid_request(api, value):
     token, _ = api.login()
     response = api.client.post("/scan", json={"token": value}, headers=bearer(token))
@@ -62,7 +64,12 @@ def test_malformed_token_is_invalid_request(api, value):
 
 def test_scan_needs_a_bearer_token(api):
     (coupon,) = api.generate(1)
-    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}, {"Authorization": "Bearer nonsense"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer nonsense"},
+    ):
         response = api.client.post("/scan", json={"token": coupon}, headers=headers)
         assert_problem(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")

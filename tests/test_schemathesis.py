@@ -20,17 +20,28 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 def fuzz(server, access_token: str, seconds: int, *selection: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
-            str(SCHEMATHESIS), "run", str(ROOT / "openapi.yaml"),
-            "--url", server.url,
-            "--checks", "all",
-            "--header", f"Authorization: Bearer {access_token}",
-            "--header", f"X-API-Key: {ADMIN_KEY}",
-            "--max-time", str(seconds),
-            "--request-timeout", "10",
+            str(SCHEMATHESIS),
+            "run",
+            str(ROOT / "openapi.yaml"),
+            "--url",
+            server.url,
+            "--checks",
+            "all",
+            "--header",
+            f"Authorization: Bearer {access_token}",
+            "--header",
+            f"X-API-Key: {ADMIN_KEY}",
+            "--max-time",
+            str(seconds),
+            "--request-timeout",
+            "10",
             "--no-color",
             *selection,
         ],
-        capture_output=True, text=True, timeout=seconds + 120, cwd=server.db_path.parent,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        cwd=server.db_path.parent,
     )
 
 
@@ -41,7 +52,15 @@ def test_every_operation_holds_to_the_spec(gunicorn):
     # schema-valid batch in the past is rightly refused: that one check is left out there.
     runs = [
         fuzz(server, access_token, 25, "--exclude-operation-id", "generateCoupons"),
-        fuzz(server, access_token, 10, "--include-operation-id", "generateCoupons", "--exclude-checks", "positive_data_acceptance"),
+        fuzz(
+            server,
+            access_token,
+            10,
+            "--include-operation-id",
+            "generateCoupons",
+            "--exclude-checks",
+            "positive_data_acceptance",
+        ),
     ]
     for run in runs:
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

@@ -47,13 +47,17 @@ def test_a_well_formed_forgery_with_the_real_key_works(api):
 
 FORGERIES = {
     "alg none": lambda uid: forge(claims_for(uid), alg="none"),
-    "alg None spelled differently": lambda uid: forge(claims_for(uid), header={"alg": "NONE", "typ": "JWT"}, alg="none"),
+    "alg None spelled differently": lambda uid: forge(
+        claims_for(uid), header={"alg": "NONE", "typ": "JWT"}, alg="none"
+    ),
     "another key": lambda uid: forge(claims_for(uid), key="x" * 48),
     "RS256 header, HMAC with the secret": lambda uid: forge(claims_for(uid), alg="RS256"),
     "HS512 with the right secret": lambda uid: forge(claims_for(uid), alg="HS512"),
     "expired": lambda uid: forge(claims_for(uid, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
     "not yet valid (nbf)": lambda uid: forge(claims_for(uid, nbf=int(time.time()) + 3600)),
-    "issued in the future": lambda uid: forge(claims_for(uid, iat=int(time.time()) + 3600, exp=int(time.time()) + 7200)),
+    "issued in the future": lambda uid: forge(
+        claims_for(uid, iat=int(time.time()) + 3600, exp=int(time.time()) + 7200)
+    ),
     "no exp": lambda uid: forge(claims_for(uid, exp=None)),
     "no iat": lambda uid: forge(claims_for(uid, iat=None)),
     "no sub": lambda uid: forge(claims_for(uid, sub=None)),
@@ -112,8 +116,12 @@ def test_admin_key_is_compared_in_constant_time(client, monkeypatch):
 def test_admin_key_never_reaches_a_log_or_an_error_body(client, caplog):
     with caplog.at_level(logging.DEBUG):
         bodies = [
-            client.post("/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY + "x"}).get_data(as_text=True),
-            client.post("/coupons/generate", json={"count": 0}, headers={"X-API-Key": ADMIN_KEY}).get_data(as_text=True),
+            client.post("/coupons/generate", json={"count": 1}, headers={"X-API-Key": ADMIN_KEY + "x"}).get_data(
+                as_text=True
+            ),
+            client.post("/coupons/generate", json={"count": 0}, headers={"X-API-Key": ADMIN_KEY}).get_data(
+                as_text=True
+            ),
             client.get("/users/nobody/wallet", headers={"X-API-Key": ADMIN_KEY}).get_data(as_text=True),
         ]
     assert all(ADMIN_KEY not in body for body in bodies)
@@ -126,7 +134,15 @@ def test_a_users_token_opens_no_admin_route(api):
     assert_problem(response, 401, "unauthorized")
 
 
-INJECTIONS = ["' OR '1'='1", "1; DROP TABLE coupons; --", "\" OR 1=1 --", "'); DELETE FROM users; --", "%' --", "\x00", "1 UNION SELECT token FROM coupons"]
+INJECTIONS = [
+    "' OR '1'='1",
+    "1; DROP TABLE coupons; --",
+    '" OR 1=1 --',
+    "'); DELETE FROM users; --",
+    "%' --",
+    "\x00",
+    "1 UNION SELECT token FROM coupons",
+]
 
 
 def table_counts(db) -> dict[str, int]:
@@ -144,7 +160,9 @@ def test_sql_injection_in_every_field_does_nothing_but_4xx(api, db, payload):
         api.client.post("/auth/verify", json={"phone": payload, "otp": "123456"}),
         api.client.post("/auth/verify", json={"phone": user["phone"], "otp": payload}),
         api.client.post("/scan", json={"token": payload}, headers=bearer(token)),
-        api.client.post("/coupons/generate", json={"count": 1, "expires_at": payload}, headers={"X-API-Key": ADMIN_KEY}),
+        api.client.post(
+            "/coupons/generate", json={"count": 1, "expires_at": payload}, headers={"X-API-Key": ADMIN_KEY}
+        ),
         api.client.post("/coupons/generate", json={"count": payload}, headers={"X-API-Key": ADMIN_KEY}),
         api.client.get(f"/users/{payload}/wallet", headers={"X-API-Key": ADMIN_KEY}),
         api.client.get("/users/me/wallet", query_string={"limit": payload}, headers=bearer(token)),

@@ -80,7 +80,19 @@ def test_bad_user_ids_are_invalid_request(client, user_id):
     assert_problem(client.get(f"/users/{user_id}/wallet", headers={"X-API-Key": ADMIN_KEY}), 400, "invalid_request")
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?limit=abc", "?limit=-1", "?before=0", "?before=x", "?before=99999999999999999999", "?limit="])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?limit=0",
+        "?limit=101",
+        "?limit=abc",
+        "?limit=-1",
+        "?before=0",
+        "?before=x",
+        "?before=99999999999999999999",
+        "?limit=",
+    ],
+)
 def test_bad_query_parameters_are_invalid_request(api, query):
     token, _ = api.login()
     assert_problem(api.wallet(token, query), 400, "invalid_request")
