@@ -5,10 +5,11 @@ import os
 
 bind = f"{os.environ.get('GUNICORN_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
-# Sync workers: a request holds its worker while SQLite commits, so throughput scales with
-# processes, not threads. 2 per core plus one keeps a core busy while another worker waits on
-# fsync; more mostly adds contention for the one write lock.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Sync workers, one per core plus one: the one extra keeps the cores busy while a worker waits
+# on fsync; more workers only queue for SQLite's single write lock and the same cores.
+# bench/RESULTS.md has the figures (gthread with group commit and 2 per core + 1 measured no
+# better on this machine, with a worse p99).
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = "sync"
 
 # Longer than DATABASE_BUSY_TIMEOUT_MS and the OTP webhook timeout, so those answer their own

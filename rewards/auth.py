@@ -35,7 +35,12 @@ def request_code():
         deliver = log_delivery
     policy = _policy()
     code = issue_otp(
-        get_db(), current_app.extensions["rewards.otp_key"], phone, policy, clock.now(), deliver,
+        get_db(),
+        current_app.extensions["rewards.otp_key"],
+        phone,
+        policy,
+        clock.now(),
+        deliver,
         confirm_delivery=delivery == "webhook",
     )
     body = {"status": "sent", "expires_in": policy.ttl_seconds}

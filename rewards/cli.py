@@ -53,8 +53,12 @@ def _label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 @click.option("--points", default=DEFAULT_POINTS, show_default=True, type=click.IntRange(1, MAX_POINTS))
 @click.option("--expires-at", callback=_future_time, help="RFC 3339 time, in the future.")
 @click.option("--label", callback=_label, help=f"At most {MAX_LABEL} characters.")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="CSV file (default: stdout).")
-def gen_coupons_command(count: int, points: int, expires_at: int | None, label: str | None, output: Path | None) -> None:
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="CSV file (default: stdout)."
+)
+def gen_coupons_command(
+    count: int, points: int, expires_at: int | None, label: str | None, output: Path | None
+) -> None:
     """Create one batch of coupons and write them as CSV."""
     conn = _open_database()
     stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
@@ -63,7 +67,12 @@ def gen_coupons_command(count: int, points: int, expires_at: int | None, label: 
     writer.writerow(["token", "points", "expires_at", "batch_id"])
     try:
         batch = create_batch(
-            conn, count=count, points=points, expires_at=expires_at, label=label, now=clock.now(),
+            conn,
+            count=count,
+            points=points,
+            expires_at=expires_at,
+            label=label,
+            now=clock.now(),
             on_chunk=lambda batch_id, tokens: writer.writerows((t, points, expiry, batch_id) for t in tokens),
         )
         stream.flush()

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from flask import Blueprint
 
 from . import clock, validation
-from .db import get_db, write_transaction
+from .db import get_db
 from .guards import require_admin
+from .transactions import write_transaction
 
 bp = Blueprint("coupons", __name__, url_prefix="/coupons")
 
@@ -98,7 +99,12 @@ def generate():
 
     tokens: list[str] = []
     batch = create_batch(
-        get_db(), count=count, points=points, expires_at=expires_at, label=label, now=clock.now(),
+        get_db(),
+        count=count,
+        points=points,
+        expires_at=expires_at,
+        label=label,
+        now=clock.now(),
         on_chunk=lambda _batch_id, chunk: tokens.extend(chunk),
     )
     expiry = clock.to_rfc3339(expires_at)

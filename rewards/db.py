@@ -1,4 +1,5 @@
-"""The database story: connections, their pragmas, transactions and the schema.
+"""The database story: connections, their pragmas, and the schema (transactions.py has
+BEGIN and COMMIT).
 
 Each thread of each worker process keeps one connection for its whole life instead of opening
 one per request. With WAL, connect + pragmas + close (the last close checkpoints the log) cost
@@ -11,11 +12,11 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
+
+from .transactions import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def is_unavailable(error: sqlite3.Error) -> bool:
     return code is not None and (code & 0xFF) in UNAVAILABLE_CODES
 
 
-def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, plus how long it waits for the write lock."""
+
+    lock_timeout: float = 5.0
+
+
+def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> Connection:
     """A connection with the service's pragmas. Without `create`, a missing file is an error
     rather than a new empty database (only init-db creates one)."""
     mode = "rwc" if create else "rw"
@@ -45,13 +52,18 @@ def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> 
         uri=True,
         # We issue BEGIN/COMMIT ourselves; the module's implicit transactions would hide them.
         isolation_level=None,
-        timeout=busy_timeout_ms / 1000,
+        # SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries, so a worker
+        # that finds the write lock taken oversleeps its release by milliseconds; under load
+        # that cut /scan to a fraction of the bare transaction's rate (bench/RESULTS.md).
+        # begin() waits for the lock itself, in steps of tens of microseconds.
+        timeout=0,
         # Each connection is used by one thread only; close() may run on another at shutdown.
         check_same_thread=False,
+        factory=Connection,
     )
+    conn.lock_timeout = busy_timeout_ms / 1000
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     # FULL: a redemption answered 200 survives a power cut, not only a process crash.
     conn.execute("PRAGMA synchronous = FULL")
     return conn
@@ -115,56 +127,17 @@ class Database:
         self._local.kept = None
 
 
-def get_db() -> sqlite3.Connection:
+def get_db() -> Connection:
     """The current thread's connection to the app's database."""
     return current_app.extensions["rewards.db"].connection()
-
-
-@contextmanager
-def write_transaction(
-    conn: sqlite3.Connection, *, commit_on: tuple[type[BaseException], ...] = ()
-) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
-
-    IMMEDIATE takes the write lock up front, so two writers never both read a coupon as
-    unredeemed and then race to update it. Exceptions listed in `commit_on` are refusals whose
-    bookkeeping (a counted attempt, a rate-limit hit) must persist: the transaction commits,
-    then the exception goes on.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except commit_on:
-        conn.execute("COMMIT")
-        raise
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    else:
-        try:
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-
-@contextmanager
-def read_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One consistent snapshot for several SELECTs."""
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
 
 
 def init_schema(path: str, *, reset: bool = False) -> None:
     """Create the database file and schema; with `reset`, drop every table first."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path, create=True)
+    # A one-off command may wait for a running service's writers in SQLite's own way.
+    conn.execute("PRAGMA busy_timeout = 5000")
     try:
         # WAL lets readers go on while one writer commits; it is a property of the file.
         conn.execute("PRAGMA journal_mode = WAL")
@@ -177,7 +150,10 @@ def init_schema(path: str, *, reset: bool = False) -> None:
 
 def _drop_all_tables(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = OFF")
-    names = [row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    names = [
+        row[0]
+        for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    ]
     with write_transaction(conn):
         for name in names:
             quoted = name.replace('"', '""')

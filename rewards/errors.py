@@ -104,7 +104,9 @@ def _render_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     code, detail = _HTTP_CODES.get(status, ("internal_error" if status >= 500 else "invalid_request", error.name))
     # get_response() carries the headers that matter (Allow on 405); its HTML body does not.
-    headers = {k: v for k, v in error.get_response().headers.items() if k.lower() not in ("content-type", "content-length")}
+    headers = {
+        k: v for k, v in error.get_response().headers.items() if k.lower() not in ("content-type", "content-length")
+    }
     return problem_response(status, code, detail, headers)
 
 

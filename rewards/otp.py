@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import ratelimit
-from .db import write_transaction
 from .errors import Problem, RateLimited
+from .transactions import write_transaction
 
 
 class InvalidOtp(Problem):

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, g
 
 from . import clock, ratelimit, validation
-from .db import get_db, write_transaction
+from .db import get_db
 from .errors import Problem, RateLimited
 from .guards import require_user
+from .transactions import write_transaction
 
 bp = Blueprint("scan", __name__)
 

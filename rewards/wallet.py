@@ -7,9 +7,10 @@ import sqlite3
 from flask import Blueprint
 
 from . import clock, validation
-from .db import get_db, read_transaction
+from .db import get_db
 from .errors import Forbidden, InvalidRequest, Problem
 from .guards import bearer_user, has_admin_key
+from .transactions import read_transaction
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
 
@@ -77,7 +78,9 @@ def my_wallet():
 def user_wallet(user_ref: str):
     admin = has_admin_key()
     caller = None if admin else bearer_user()
-    if not (user_ref.isascii() and user_ref.isdigit() and len(user_ref) <= 19 and 1 <= int(user_ref) <= validation.MAX_ID):
+    if not (
+        user_ref.isascii() and user_ref.isdigit() and len(user_ref) <= 19 and 1 <= int(user_ref) <= validation.MAX_ID
+    ):
         raise InvalidRequest("The user id in the path must be a positive whole number.")
     user_id = int(user_ref)
     if caller is not None and caller["id"] != user_id:
