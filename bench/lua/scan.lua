@@ -1,0 +1,26 @@
+-- POST /scan: each thread walks its own share of BENCH_COUPONS (one line each) and cycles
+-- through the bearer tokens in BENCH_USERS. The file is cut into BENCH_PARTS shares so that
+-- repeated runs (BENCH_RUN) never meet a coupon twice. With few coupons (BENCH_PARTS=1 per
+-- thread) the walk wraps: contention.
+dofile(os.getenv("BENCH_LUA") .. "/report.lua")
+
+local coupons, users = {}, {}
+local next_coupon, next_user = 0, 0
+
+function init(args)
+  local threads = tonumber(os.getenv("BENCH_THREADS"))
+  local runs = tonumber(os.getenv("BENCH_RUNS") or "1")
+  local run = tonumber(os.getenv("BENCH_RUN") or "0")
+  for i, coupon in ipairs(lines(os.getenv("BENCH_COUPONS"))) do
+    if (i - 1) % (threads * runs) == run * threads + id then table.insert(coupons, coupon) end
+  end
+  users = lines(os.getenv("BENCH_USERS"))
+end
+
+function request()
+  next_coupon = next_coupon % #coupons + 1
+  next_user = next_user % #users + 1
+  return wrk.format("POST", "/scan",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. users[next_user]},
+    '{"token": "' .. coupons[next_coupon] .. '"}')
+end
