@@ -24,7 +24,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 SCHEMA_VERSION = 1
 
 # SQLite's primary result codes that mean "the database cannot serve this now", as opposed to
-# a bug in a statement: busy past busy_timeout, read-only, I/O error, full, cannot open.
+# a bug in a statement: busy past the lock timeout, read-only, I/O error, full, cannot open.
 UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
 
 

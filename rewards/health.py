@@ -26,7 +26,7 @@ def database_problem() -> str | None:
         if schema_version(conn) != SCHEMA_VERSION:
             return "schema missing or of another version; run init-db"
         # Takes and drops the write lock: fails when the file is read-only or locked past
-        # busy_timeout, and writes nothing.
+        # DATABASE_BUSY_TIMEOUT_MS, and writes nothing.
         begin(conn, "IMMEDIATE")
         conn.execute("ROLLBACK")
         disk = os.statvfs(os.path.dirname(current_app.config["DATABASE_PATH"]))

@@ -21,6 +21,12 @@ from rewards.db import init_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = [sys.executable, "-m", "gunicorn"]
+FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "app"]
+
+
+def run_in_repo(command: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a command from the repository root, as an operator would, and capture its output."""
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def free_port() -> int:

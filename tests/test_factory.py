@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from rewards import create_app
 from rewards.config import ConfigError, build_config, database_path, parse_rate, read_environment
 
-from .live import GUNICORN, ROOT, gunicorn_env
+from .live import FLASK, GUNICORN, gunicorn_env, run_in_repo
 
 STRONG = "x" * 32
 
@@ -109,14 +108,7 @@ def test_gunicorn_refuses_to_start_in_production_with_a_weak_secret(tmp_path):
     env = gunicorn_env(
         tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": "short", "ADMIN_API_KEY": STRONG}
     )
-    result = subprocess.run(
-        [*GUNICORN, "app:app", "-w", "2", "-b", "127.0.0.1:0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_in_repo([*GUNICORN, "app:app", "-w", "2", "-b", "127.0.0.1:0"], env)
     assert result.returncode != 0
     assert "refusing to start: JWT_SECRET is only 5 characters" in result.stderr
     assert "Traceback" not in result.stderr
@@ -126,13 +118,6 @@ def test_gunicorn_refuses_to_start_in_production_with_a_weak_secret(tmp_path):
 def test_flask_cli_refuses_to_start_in_production_with_a_weak_key(tmp_path):
     env = gunicorn_env(tmp_path, {"APP_ENV": "production", "OTP_DELIVERY": "log", "JWT_SECRET": STRONG})
     env.pop("ADMIN_API_KEY", None)
-    result = subprocess.run(
-        [str(Path(GUNICORN[0]).parent / "flask"), "--app", "app", "init-db"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_in_repo([*FLASK, "init-db"], env)
     assert result.returncode != 0
     assert "refusing to start: ADMIN_API_KEY is unset" in result.stderr

@@ -17,7 +17,7 @@ import pytest
 from rewards.db import init_schema
 
 from .conftest import ADMIN_KEY, fresh_phone
-from .live import ROOT, LiveServer, free_port, gunicorn_env, start_gunicorn, wait_until_serving
+from .live import FLASK, ROOT, LiveServer, free_port, gunicorn_env, run_in_repo, start_gunicorn, wait_until_serving
 from .test_concurrency import answered_under_fire, assert_ledger_consistent, scan
 
 pytestmark = pytest.mark.live
@@ -170,14 +170,7 @@ def test_online_backup_while_writing_keeps_everything_committed_before_it(gunico
     def take_backup(server: LiveServer) -> None:
         time.sleep(1.5)
         began.append(time.monotonic())
-        result = subprocess.run(
-            [str(Path(sys.executable).with_name("flask")), "--app", "app", "backup", str(backup)],
-            cwd=ROOT,
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_in_repo([*FLASK, "backup", str(backup)], server.env)
         assert result.returncode == 0, result.stderr
 
     won = answered_under_fire(server, take_backup, seconds=3.0)
