@@ -61,7 +61,11 @@ def gen_coupons_command(
 ) -> None:
     """Create one batch of coupons and write them as CSV."""
     conn = _open_database()
-    stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    except OSError as error:
+        conn.close()
+        raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
     expiry = clock.to_rfc3339(expires_at) or ""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["token", "points", "expires_at", "batch_id"])

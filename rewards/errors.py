@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import Flask, Response, current_app, json
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -82,7 +82,9 @@ def problem_response(status: int, code: str, detail: str, headers: dict[str, str
         "code": code,
         "detail": detail,
     }
-    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    response = current_app.json.response(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIMETYPE
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -45,6 +45,9 @@ def make_app(db_path: Path) -> Iterator[Any]:
             "DATABASE_URL": f"sqlite:///{db_path}",
             "OTP_DELIVERY": "response",
             "APP_ENV": "development",
+            # Explicit, so a developer's own .env cannot change the keys the tests sign with.
+            "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
+            "ADMIN_API_KEY": ADMIN_KEY,
             **settings,
         }
         app = create_app(config)

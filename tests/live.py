@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rewards.config import DEVELOPMENT_VALUES
 from rewards.db import init_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,10 +120,13 @@ class LiveServer:
 
 
 def gunicorn_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "JWT_SECRET", "ADMIN_API_KEY")}
+    base = dict(os.environ)
     base.update(
         {
+            # Set in the environment, so they win over any .env in the repository.
             "APP_ENV": "development",
+            "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
+            "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
             "DATABASE_URL": f"sqlite:///{folder / 'rewards.db'}",
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",

@@ -111,6 +111,12 @@ def test_bad_arguments_exit_2_and_write_nothing(runner, db, tmp_path, args):
     assert not out.exists()
 
 
+def test_an_unwritable_output_exits_2_and_writes_nothing(runner, db, tmp_path):
+    result = runner.invoke(args=["gen-coupons", "--count", "5", "--output", str(tmp_path / "no" / "such" / "dir.csv")])
+    assert result.exit_code == 2 and "--output" in result.output
+    assert count(db, "coupons") == 0 and count(db, "batches") == 0
+
+
 def test_gen_coupons_streams_instead_of_holding_the_batch(app, tmp_path):
     """100,000 coupons must not cost memory in proportion: a list of them alone is ~10 MB."""
     out = tmp_path / "big.csv"
