@@ -27,6 +27,19 @@ def login_many(server: LiveServer, n: int) -> list[str]:
         return list(pool.map(lambda _: server.login(fresh_phone()), range(n)))
 
 
+def race(send, arguments: list) -> Counter:
+    """Call `send(argument)` for every argument from threads released at one instant; count
+    the statuses."""
+    start = threading.Barrier(len(arguments))
+
+    def at_the_gun(argument) -> int:
+        start.wait()
+        return send(argument).status
+
+    with ThreadPoolExecutor(len(arguments)) as pool:
+        return Counter(pool.map(at_the_gun, arguments))
+
+
 def assert_ledger_consistent(server: LiveServer) -> None:
     with server.database() as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -49,14 +62,7 @@ def test_fifty_clients_race_for_one_coupon(gunicorn):
     server = gunicorn(workers=4)
     tokens = login_many(server, 50)
     (coupon,) = server.generate(1, ADMIN_KEY)
-    start = threading.Barrier(50)
-
-    def race(access_token: str) -> int:
-        start.wait()
-        return scan(server, access_token, coupon).status
-
-    with ThreadPoolExecutor(50) as pool:
-        statuses = Counter(pool.map(race, tokens))
+    statuses = race(lambda access_token: scan(server, access_token, coupon), tokens)
     assert statuses == {200: 1, 409: 49}
     with server.database() as db:
         assert db.execute("SELECT count(*) FROM scans").fetchone()[0] == 1
@@ -141,14 +147,7 @@ def test_sigkilled_workers_lose_no_answered_redemption(gunicorn):
 def test_otp_send_limit_holds_with_workers_racing(gunicorn):
     server = gunicorn(workers=4, OTP_SEND_LIMIT="5")
     phone = fresh_phone()
-    start = threading.Barrier(30)
-
-    def ask(_: int) -> int:
-        start.wait()
-        return server.call("POST", "/auth/otp", {"phone": phone}).status
-
-    with ThreadPoolExecutor(30) as pool:
-        statuses = Counter(pool.map(ask, range(30)))
+    statuses = race(lambda _: server.call("POST", "/auth/otp", {"phone": phone}), list(range(30)))
     assert statuses == {200: 5, 429: 25}
 
 
@@ -156,12 +155,5 @@ def test_scan_rate_limit_holds_with_workers_racing(gunicorn):
     server = gunicorn(workers=4, SCAN_RATE_LIMIT="10 per minute")
     access_token = server.login(fresh_phone())
     coupons = server.generate(30, ADMIN_KEY)
-    start = threading.Barrier(30)
-
-    def attempt(coupon: str) -> int:
-        start.wait()
-        return scan(server, access_token, coupon).status
-
-    with ThreadPoolExecutor(30) as pool:
-        statuses = Counter(pool.map(attempt, coupons))
+    statuses = race(lambda coupon: scan(server, access_token, coupon), coupons)
     assert statuses == {200: 10, 429: 20}
