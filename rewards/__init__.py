@@ -36,7 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.config["JSON_SORT_KEYS"] = False
+    # Keys in the order the contract lists them, not alphabetical.
     app.json.sort_keys = False
     # Anything in test_config that is not a setting of ours (TESTING, PROPAGATE_EXCEPTIONS).
     app.config.update({k: v for k, v in (test_config or {}).items() if k not in settings})
