@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,8 +143,6 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                import urllib.request
-
                 with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1) as reply:
                     if reply.status == 200:
                         return

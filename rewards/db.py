@@ -43,7 +43,7 @@ class Connection(sqlite3.Connection):
     lock_timeout: float = 5.0
 
 
-def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> Connection:
+def connect(path: str, lock_timeout_ms: int = 5000, *, create: bool = False) -> Connection:
     """A connection with the service's pragmas. Without `create`, a missing file is an error
     rather than a new empty database (only init-db creates one)."""
     mode = "rwc" if create else "rw"
@@ -55,13 +55,13 @@ def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> 
         # SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries, so a worker
         # that finds the write lock taken oversleeps its release by milliseconds; under load
         # that cut /scan to a fraction of the bare transaction's rate (bench/RESULTS.md).
-        # begin() waits for the lock itself, in steps of tens of microseconds.
+        # begin_immediate() waits for the lock itself, in steps of tens of microseconds.
         timeout=0,
         # Each connection is used by one thread only; close() may run on another at shutdown.
         check_same_thread=False,
         factory=Connection,
     )
-    conn.lock_timeout = busy_timeout_ms / 1000
+    conn.lock_timeout = lock_timeout_ms / 1000
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     # FULL: a redemption answered 200 survives a power cut, not only a process crash.
@@ -72,9 +72,9 @@ def connect(path: str, busy_timeout_ms: int = 5000, *, create: bool = False) -> 
 class Database:
     """One kept connection per thread and process for one database file."""
 
-    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+    def __init__(self, path: str, lock_timeout_ms: int) -> None:
         self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
+        self.lock_timeout_ms = lock_timeout_ms
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
@@ -94,7 +94,7 @@ class Database:
                 return conn
             self._forget(conn, close=pid == os.getpid())
         try:
-            conn = connect(self.path, self.busy_timeout_ms)
+            conn = connect(self.path, self.lock_timeout_ms)
         except sqlite3.Error as error:
             if is_unavailable(error):
                 raise DatabaseUnavailable(f"the database cannot be opened ({error.sqlite_errorname})") from None

@@ -9,7 +9,7 @@ import sqlite3
 from flask import Blueprint, current_app
 
 from .db import SCHEMA_VERSION, DatabaseUnavailable, get_db, schema_version
-from .transactions import begin
+from .transactions import begin_immediate
 from .version import __version__
 
 bp = Blueprint("health", __name__)
@@ -27,7 +27,7 @@ def database_problem() -> str | None:
             return "schema missing or of another version; run init-db"
         # Takes and drops the write lock: fails when the file is read-only or locked past
         # DATABASE_BUSY_TIMEOUT_MS, and writes nothing.
-        begin(conn, "IMMEDIATE")
+        begin_immediate(conn)
         conn.execute("ROLLBACK")
         disk = os.statvfs(os.path.dirname(current_app.config["DATABASE_PATH"]))
         if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:

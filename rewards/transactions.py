@@ -14,15 +14,14 @@ _FIRST_WAIT = 0.00005
 _LONGEST_WAIT = 0.002
 
 
-def begin(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> None:
-    """BEGIN, waiting up to the connection's lock_timeout for the write lock; then the
-    SQLITE_BUSY error goes on (a 503)."""
-    statement = f"BEGIN {mode}"
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting up to the connection's lock_timeout for the write lock; then
+    the SQLITE_BUSY error goes on (a 503)."""
     deadline = None
     wait = _FIRST_WAIT
     while True:
         try:
-            conn.execute(statement)
+            conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as error:
             if getattr(error, "sqlite_errorcode", 0) & 0xFF != SQLITE_BUSY:
@@ -48,29 +47,36 @@ def write_transaction(
     bookkeeping (a counted attempt, a rate-limit hit) must persist: the transaction commits,
     then the exception goes on.
     """
-    begin(conn, "IMMEDIATE")
+    begin_immediate(conn)
     try:
         yield conn
     except commit_on:
-        conn.execute("COMMIT")
+        _commit(conn)
         raise
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     else:
-        try:
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        _commit(conn)
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    """COMMIT, or, when the commit itself fails (a full disk), roll back so the kept
+    connection never carries an open transaction into its next request."""
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 @contextmanager
 def read_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One consistent snapshot for several SELECTs."""
-    begin(conn, "DEFERRED")
+    """One consistent snapshot for several SELECTs. A deferred BEGIN takes no lock, so it
+    never waits."""
+    conn.execute("BEGIN")
     try:
         yield conn
     finally:
