@@ -35,6 +35,7 @@ def on_starting(server):
     line and a non-zero exit instead of every worker failing in turn."""
     import sys
 
+    from rewards import server_errors
     from rewards.config import ConfigError, build_config, read_environment
 
     try:
@@ -42,3 +43,5 @@ def on_starting(server):
     except ConfigError as error:
         print(f"rewards: refusing to start: {error}", file=sys.stderr)
         sys.exit(4)
+    # Requests gunicorn refuses before the app sees them get problem+json too.
+    server_errors.install()

@@ -91,9 +91,13 @@ def future_time(body: dict[str, Any], name: str) -> int | None:
 
 
 def query_integer(name: str, low: int, high: int, default: int | None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
+    values = request.args.getlist(name)
+    if not values:
         return default
+    if len(values) > 1:
+        # args.get() would quietly take the first; a client sending two means something else.
+        raise InvalidRequest(f"Query parameter '{name}' is given more than once.")
+    raw = values[0]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
         raise InvalidRequest(f"Query parameter '{name}' must be a whole number from {low:,} to {high:,}.")
     return int(raw)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import time
 
@@ -52,3 +54,35 @@ def test_health_on_gunicorn_says_503_when_the_database_is_gone(gunicorn):
         server.db_path.with_name(server.db_path.name + suffix).unlink(missing_ok=True)
     reply = server.call("GET", "/health")
     assert reply.status == 503 and reply.body == {"status": "unavailable"}
+
+
+def raw_exchange(server: LiveServer, request: bytes) -> tuple[str, dict[str, str], dict]:
+    """Send bytes that http.client would refuse to send; parse the status, headers and body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in header_lines)}
+    return status_line, headers, json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "names"),
+    [
+        (b"GET /users/me/wallet?limit=" + b"9" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "request line"),
+        (b"GET /version HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", "headers"),
+        (b"NOT AN HTTP REQUEST AT ALL\r\n\r\n", "parsed"),
+    ],
+)
+def test_requests_gunicorn_refuses_are_contract_problems_too(gunicorn, request_bytes, names):
+    """gunicorn's own 414/431/400 pages become the contract's 400 invalid_request problem."""
+    server = gunicorn(workers=2)
+    status_line, headers, body = raw_exchange(server, request_bytes)
+    assert status_line.startswith("HTTP/1.1 400 ")
+    assert headers["content-type"] == "application/problem+json"
+    assert body["status"] == 400 and body["code"] == "invalid_request" and names in body["detail"]
+    assert "999999" not in body["detail"]  # nothing of the request is echoed back

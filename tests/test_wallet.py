@@ -96,3 +96,10 @@ def test_bad_user_ids_are_invalid_request(client, user_id):
 def test_bad_query_parameters_are_invalid_request(api, query):
     token, _ = api.login()
     assert_problem(api.wallet(token, query), 400, "invalid_request")
+
+
+@pytest.mark.parametrize("query", ["?limit=5&limit=6", "?before=9&before=x", "?before=9&before=9"])
+def test_a_query_parameter_given_twice_is_invalid_request(api, query):
+    token, _ = api.login()
+    detail = assert_problem(api.wallet(token, query), 400, "invalid_request")["detail"]
+    assert "more than once" in detail
