@@ -7,7 +7,8 @@ import json
 import re
 from typing import Any
 
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge as PayloadTooLarge
 
 from .clock import now, parse_rfc3339
 from .errors import InvalidRequest, Problem
@@ -18,6 +19,8 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 MAX_ID = 2**63 - 1
 
 _MISSING = object()
+# How much of an oversized chunked body is read and thrown away before answering 413, in MiB.
+DRAIN_CHUNKS = 16
 
 
 class UnsupportedMediaType(Problem):
@@ -28,7 +31,7 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 415/400 problem saying why there is none."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
-    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH raises 413 here
+    raw = _body_bytes()
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -58,7 +61,21 @@ def text(body: dict[str, Any], name: str, max_length: int, *, required: bool = T
         return None
     if not isinstance(value, str) or len(value) > max_length:
         raise InvalidRequest(f"'{name}' must be a string of at most {max_length} characters.")
+    if not storable(value):
+        raise InvalidRequest(f"'{name}' holds an unpaired surrogate (such as \\ud800), which is not text.")
     return value
+
+
+def storable(value: str) -> bool:
+    """False for a str holding a lone surrogate: JSON's \\ud800 escape decodes to one, and no
+    database can store it as UTF-8."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def phone(body: dict[str, Any], name: str = "phone") -> str:
@@ -101,6 +118,27 @@ def query_integer(name: str, low: int, high: int, default: int | None) -> int | 
     if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
         raise InvalidRequest(f"Query parameter '{name}' must be a whole number from {low:,} to {high:,}.")
     return int(raw)
+
+
+def _body_bytes() -> bytes:
+    """The raw body, or 413 when it is over the limit however it is framed.
+
+    Werkzeug refuses a Content-Length over MAX_CONTENT_LENGTH, but a chunked body (no
+    Content-Length) it silently cuts at the limit, which then reads as broken JSON.
+    """
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=False)  # a declared length over the limit raises 413 here
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream = request.environ["wsgi.input"]
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        # Read on (up to a bound) so that the client, still sending, gets our answer rather
+        # than a reset connection.
+        for _ in range(DRAIN_CHUNKS):
+            if not stream.read(1 << 20):
+                break
+        raise PayloadTooLarge()
+    return raw
 
 
 def _reject_constant(name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from rewards.config import DEVELOPMENT_VALUES
 from rewards.db import init_schema
 
 from .live import GUNICORN, ROOT, LiveServer, free_port, gunicorn_env, wait_until_serving
@@ -86,3 +88,31 @@ def test_requests_gunicorn_refuses_are_contract_problems_too(gunicorn, request_b
     assert headers["content-type"] == "application/problem+json"
     assert body["status"] == 400 and body["code"] == "invalid_request" and names in body["detail"]
     assert "999999" not in body["detail"]  # nothing of the request is echoed back
+
+
+def post_chunked(server: LiveServer, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    """POST with Transfer-Encoding: chunked and no Content-Length, as a streaming client does."""
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        conn.request(
+            "POST", path, body=pieces, headers={"Content-Type": "application/json", **headers}, encode_chunked=True
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/auth/otp", "/auth/verify", "/coupons/generate", "/scan"])
+def test_a_chunked_body_over_one_mebibyte_is_payload_too_large(gunicorn, path):
+    server = gunicorn(workers=2)
+    access_token = server.login("+15557654321")
+    headers = {"X-API-Key": DEVELOPMENT_VALUES["ADMIN_API_KEY"], "Authorization": f"Bearer {access_token}"}
+    oversized = b'{"label": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    status, body = post_chunked(server, path, oversized, headers)
+    assert status == 413 and body["code"] == "payload_too_large"
+    # Within the limit a chunked body is read whole, like any other.
+    status, body = post_chunked(server, "/auth/otp", b'{"phone": "+15551230000"}', {})
+    assert status == 200 and body["status"] == "sent"

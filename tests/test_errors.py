@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
-from .conftest import ADMIN_KEY, assert_problem
+import pytest
+
+from .conftest import ADMIN_KEY, assert_problem, bearer
 
 
 def test_unknown_route_is_not_found(client):
@@ -73,3 +76,33 @@ def test_a_missing_database_file_is_a_503(make_app, db_path):
     assert client.get("/health").status_code == 503
     assert_problem(client.post("/auth/otp", json={"phone": "+15551234567"}), 503, "service_unavailable")
     assert not db_path.exists()  # the service never creates an empty database by itself
+
+
+# Every string field of every route, each given JSON's escape for a lone surrogate: text that
+# Python decodes but no database can store.
+STRING_FIELDS = [
+    ("/auth/otp", {"phone": None}, "phone"),
+    ("/auth/verify", {"phone": "+15551234567", "otp": None}, "otp"),
+    ("/auth/verify", {"phone": None, "otp": "123456"}, "phone"),
+    ("/coupons/generate", {"count": 1, "label": None}, "label"),
+    ("/coupons/generate", {"count": 1, "expires_at": None}, "expires_at"),
+    ("/scan", {"token": None}, "token"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), STRING_FIELDS)
+@pytest.mark.parametrize("text", ["\\ud800", "ok \\udfff", "\\udc00\\ud800"])
+def test_a_lone_surrogate_in_any_string_field_is_a_400_naming_it(api, path, body, field, text):
+    access_token, _ = api.login()
+    raw = json.dumps(body).replace("null", f'"{text}"').encode()
+    headers = {"X-API-Key": ADMIN_KEY, **bearer(access_token)}
+    response = api.client.post(path, data=raw, content_type="application/json", headers=headers)
+    problem = assert_problem(response, 400, "invalid_request")
+    assert f"'{field}'" in problem["detail"]
+
+
+def test_text_beyond_ascii_is_stored_faithfully(api, db):
+    label = "été 🎉 ü"
+    response = api.client.post("/coupons/generate", json={"count": 1, "label": label}, headers={"X-API-Key": ADMIN_KEY})
+    assert response.status_code == 201 and response.get_json()["batch"]["label"] == label
+    assert db.execute("SELECT label FROM batches").fetchone()[0] == label
