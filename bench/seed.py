@@ -19,12 +19,13 @@ def add_users(conn: sqlite3.Connection, count: int, prefix: int) -> list[tuple[i
     now = int(time.time())
     users = []
     with write_transaction(conn):
+        (database,) = conn.execute("SELECT instance FROM database_instance WHERE id = 1").fetchone()
         for i in range(count):
             phone = f"+1{prefix:03d}{i:07d}"
             user_id = conn.execute(
                 "INSERT INTO users (phone, created_at) VALUES (?, ?) RETURNING id", (phone, now)
             ).fetchone()[0]
-            users.append((user_id, issue_access_token(user_id, DEVELOPMENT_VALUES["JWT_SECRET"], 86400, now)))
+            users.append((user_id, issue_access_token(user_id, database, DEVELOPMENT_VALUES["JWT_SECRET"], 86400, now)))
     return users
 
 

@@ -22,12 +22,20 @@ def bearer_user() -> dict[str, Any]:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send a bearer token: Authorization: Bearer <token>.", headers=_BEARER_CHALLENGE)
     try:
-        user_id = read_access_token(token.strip(), current_app.config["JWT_SECRET"])
+        claims = read_access_token(token.strip(), current_app.config["JWT_SECRET"])
     except InvalidToken:
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE) from None
-    row = get_db().execute("SELECT id, phone FROM users WHERE id = ?", (user_id,)).fetchone()
+    row = (
+        get_db()
+        .execute(
+            "SELECT u.id, u.phone FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?",
+            (claims.user_id, claims.database),
+        )
+        .fetchone()
+    )
     if row is None:
-        # A token for a deleted user (or one forged with a leaked key for an unknown id).
+        # A token for a deleted user, for a database since reset or replaced, or forged with a
+        # leaked key for an unknown id.
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
     return dict(row)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import jwt
 
@@ -14,24 +15,34 @@ class InvalidToken(Exception):
     """Forged, expired, malformed or otherwise unusable; the reason is for logs, not clients."""
 
 
-def issue_access_token(user_id: int, secret: str, ttl_seconds: int, now: int) -> str:
-    claims = {"sub": str(user_id), "iat": now, "exp": now + ttl_seconds}
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    database: str  # the database instance the token was issued for
+
+
+def issue_access_token(user_id: int, database: str, secret: str, ttl_seconds: int, now: int) -> str:
+    # `db` names the database instance: a user id alone would open the wallet of whoever gets
+    # the same id after the database is reset or replaced.
+    claims = {"sub": str(user_id), "db": database, "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def read_access_token(token: str, secret: str) -> int:
-    """The user id a valid token names. The algorithm is pinned, so `none` and RS256/HS256
-    confusion are refused, and exp, iat and sub must all be present."""
+def read_access_token(token: str, secret: str) -> AccessClaims:
+    """The claims of a valid token. The algorithm is pinned, so `none` and RS256/HS256
+    confusion are refused, and exp, iat, sub and db must all be present."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "db"]},
         )
     except jwt.PyJWTError as error:
         raise InvalidToken(type(error).__name__) from None
-    subject = claims["sub"]
+    subject, database = claims["sub"], claims["db"]
     if not isinstance(subject, str) or not _USER_ID.match(subject) or int(subject) > 2**63 - 1:
         raise InvalidToken("sub is not a user id")
-    return int(subject)
+    if not isinstance(database, str) or len(database) > 64:
+        raise InvalidToken("db is not a database instance")
+    return AccessClaims(int(subject), database)

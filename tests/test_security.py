@@ -32,60 +32,67 @@ def forge(claims: dict, *, alg: str = "HS256", key: str = SECRET, header: dict |
     return f"{head}.{body}.{signature}"
 
 
-def claims_for(user_id: int, **overrides) -> dict:
+def claims_for(user_id: int, database: str, **overrides) -> dict:
     now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "exp": now + 600}
+    claims = {"sub": str(user_id), "db": database, "iat": now, "exp": now + 600}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def test_a_well_formed_forgery_with_the_real_key_works(api):
+def database_instance(db) -> str:
+    return db.execute("SELECT instance FROM database_instance").fetchone()[0]
+
+
+def test_a_well_formed_forgery_with_the_real_key_works(api, db):
     """The control for the matrix below: the forging helper makes tokens the service accepts."""
     _, user = api.login()
-    assert api.wallet(forge(claims_for(user["id"]))).status_code == 200
+    assert api.wallet(forge(claims_for(user["id"], database_instance(db)))).status_code == 200
 
 
 FORGERIES = {
-    "alg none": lambda uid: forge(claims_for(uid), alg="none"),
-    "alg None spelled differently": lambda uid: forge(
-        claims_for(uid), header={"alg": "NONE", "typ": "JWT"}, alg="none"
+    "alg none": lambda uid, dbi: forge(claims_for(uid, dbi), alg="none"),
+    "alg None spelled differently": lambda uid, dbi: forge(
+        claims_for(uid, dbi), header={"alg": "NONE", "typ": "JWT"}, alg="none"
     ),
-    "another key": lambda uid: forge(claims_for(uid), key="x" * 48),
-    "RS256 header, HMAC with the secret": lambda uid: forge(claims_for(uid), alg="RS256"),
-    "HS512 with the right secret": lambda uid: forge(claims_for(uid), alg="HS512"),
-    "expired": lambda uid: forge(claims_for(uid, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
-    "not yet valid (nbf)": lambda uid: forge(claims_for(uid, nbf=int(time.time()) + 3600)),
-    "issued in the future": lambda uid: forge(
-        claims_for(uid, iat=int(time.time()) + 3600, exp=int(time.time()) + 7200)
+    "another key": lambda uid, dbi: forge(claims_for(uid, dbi), key="x" * 48),
+    "RS256 header, HMAC with the secret": lambda uid, dbi: forge(claims_for(uid, dbi), alg="RS256"),
+    "HS512 with the right secret": lambda uid, dbi: forge(claims_for(uid, dbi), alg="HS512"),
+    "expired": lambda uid, dbi: forge(claims_for(uid, dbi, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
+    "not yet valid (nbf)": lambda uid, dbi: forge(claims_for(uid, dbi, nbf=int(time.time()) + 3600)),
+    "issued in the future": lambda uid, dbi: forge(
+        claims_for(uid, dbi, iat=int(time.time()) + 3600, exp=int(time.time()) + 7200)
     ),
-    "no exp": lambda uid: forge(claims_for(uid, exp=None)),
-    "no iat": lambda uid: forge(claims_for(uid, iat=None)),
-    "no sub": lambda uid: forge(claims_for(uid, sub=None)),
-    "sub not an id": lambda uid: forge(claims_for(uid, sub="admin")),
-    "sub a number, not a string": lambda uid: forge(claims_for(uid, sub=uid)),
-    "sub negative": lambda uid: forge(claims_for(uid, sub="-1")),
-    "sub with leading zero": lambda uid: forge(claims_for(uid, sub=f"0{uid}")),
-    "sub huge": lambda uid: forge(claims_for(uid, sub="9" * 30)),
-    "user does not exist": lambda uid: forge(claims_for(uid + 10_000)),
-    "garbage": lambda uid: "not-a-token",
-    "three garbage parts": lambda uid: "a.b.c",
-    "empty signature": lambda uid: forge(claims_for(uid)).rsplit(".", 1)[0] + ".",
+    "no exp": lambda uid, dbi: forge(claims_for(uid, dbi, exp=None)),
+    "no iat": lambda uid, dbi: forge(claims_for(uid, dbi, iat=None)),
+    "no sub": lambda uid, dbi: forge(claims_for(uid, dbi, sub=None)),
+    "sub not an id": lambda uid, dbi: forge(claims_for(uid, dbi, sub="admin")),
+    "sub a number, not a string": lambda uid, dbi: forge(claims_for(uid, dbi, sub=uid)),
+    "sub negative": lambda uid, dbi: forge(claims_for(uid, dbi, sub="-1")),
+    "sub with leading zero": lambda uid, dbi: forge(claims_for(uid, dbi, sub=f"0{uid}")),
+    "sub huge": lambda uid, dbi: forge(claims_for(uid, dbi, sub="9" * 30)),
+    "user does not exist": lambda uid, dbi: forge(claims_for(uid + 10_000, dbi)),
+    "no db": lambda uid, dbi: forge(claims_for(uid, dbi, db=None)),
+    "another database": lambda uid, dbi: forge(claims_for(uid, dbi, db="0" * 32)),
+    "db not a string": lambda uid, dbi: forge(claims_for(uid, dbi, db=7)),
+    "garbage": lambda uid, dbi: "not-a-token",
+    "three garbage parts": lambda uid, dbi: "a.b.c",
+    "empty signature": lambda uid, dbi: forge(claims_for(uid, dbi)).rsplit(".", 1)[0] + ".",
 }
 
 
 @pytest.mark.parametrize("name", FORGERIES)
-def test_forged_tokens_are_refused(api, name):
+def test_forged_tokens_are_refused(api, db, name):
     _, user = api.login()
-    response = api.wallet(FORGERIES[name](user["id"]))
+    response = api.wallet(FORGERIES[name](user["id"], database_instance(db)))
     assert_problem(response, 401, "unauthorized")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_a_tampered_payload_with_the_original_signature_is_refused(api):
+def test_a_tampered_payload_with_the_original_signature_is_refused(api, db):
     token, user = api.login()
     _, victim = api.login()
     head, _, signature = token.split(".")
-    body = b64(json.dumps(claims_for(victim["id"])).encode())
+    body = b64(json.dumps(claims_for(victim["id"], database_instance(db))).encode())
     assert_problem(api.wallet(f"{head}.{body}.{signature}"), 401, "unauthorized")
 
 
@@ -177,3 +184,14 @@ def test_a_label_that_looks_like_sql_is_stored_as_text(api, db):
     api.generate(1, label="'); DROP TABLE coupons; --")
     assert db.execute("SELECT label FROM batches").fetchone()[0] == "'); DROP TABLE coupons; --"
     assert table_counts(db)["coupons"] == 1
+
+
+def test_a_token_never_outlives_the_database_it_was_issued_for(api, runner):
+    before_reset, user = api.login()
+    assert api.wallet(before_reset).status_code == 200
+    assert runner.invoke(args=["init-db", "--reset", "--yes"]).exit_code == 0
+    _, newcomer = api.login()
+    assert newcomer["id"] == user["id"]  # ids start again at 1 ...
+    # ... but the earlier token names another database, so it opens nothing.
+    assert_problem(api.wallet(before_reset), 401, "unauthorized")
+    assert_problem(api.client.get(f"/users/{newcomer['id']}/wallet", headers=bearer(before_reset)), 401, "unauthorized")
