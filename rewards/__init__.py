@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, coupons, health, scan, wallet
+from . import auth, coupons, docs, health, scan, wallet
 from .cli import register_commands
 from .config import build_config, read_environment
 from .db import Database
@@ -41,6 +42,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Anything in test_config that is not a setting of ours (TESTING, PROPAGATE_EXCEPTIONS).
     app.config.update({k: v for k, v in (test_config or {}).items() if k not in settings})
 
+    if settings["PROXY_COUNT"]:
+        # The client is the PROXY_COUNT-th address from the right of X-Forwarded-For; with no
+        # proxy declared the header is ignored, so a client cannot choose its own address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=0, x_host=0, x_port=0, x_prefix=0)
     register_database(app)
     register_error_handlers(app)
     register_blueprints(app)
@@ -75,5 +80,5 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (health, auth, coupons, scan, wallet):
+    for module in (health, auth, coupons, scan, wallet, docs):
         app.register_blueprint(module.bp)

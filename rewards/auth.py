@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 
 from . import clock, validation
 from .db import get_db
@@ -21,6 +21,7 @@ def _policy() -> OtpPolicy:
         max_attempts=config["OTP_MAX_ATTEMPTS"],
         send_limit=config["OTP_SEND_LIMIT"],
         send_window_seconds=config["OTP_SEND_WINDOW_SECONDS"],
+        address_limit=config["AUTH_IP_RATE_LIMIT"],
     )
 
 
@@ -42,6 +43,7 @@ def request_code():
         clock.now(),
         deliver,
         confirm_delivery=delivery == "webhook",
+        address=request.remote_addr or "unknown",
     )
     body = {"status": "sent", "expires_in": policy.ttl_seconds}
     if delivery == "response":
@@ -57,10 +59,18 @@ def verify_code():
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
         raise InvalidRequest("'otp' must be the 6-digit code as a string.")
     now = clock.now()
-    user = verify_otp(get_db(), current_app.extensions["rewards.otp_key"], phone, code, _policy(), now)
+    user, database = verify_otp(
+        get_db(),
+        current_app.extensions["rewards.otp_key"],
+        phone,
+        code,
+        _policy(),
+        now,
+        address=request.remote_addr or "unknown",
+    )
     ttl = current_app.config["JWT_TTL_SECONDS"]
     return {
-        "access_token": issue_access_token(user["id"], current_app.config["JWT_SECRET"], ttl, now),
+        "access_token": issue_access_token(user["id"], database, current_app.config["JWT_SECRET"], ttl, now),
         "token_type": "Bearer",
         "expires_in": ttl,
         "user": user,

@@ -1,6 +1,6 @@
 """Every setting of the service, read and validated in one place.
 
-The names are the contract's (../shared/API.md): operators already know them. Values come
+The names are the contract's (README, "Configuration"): operators already know them. Values come
 from the real environment, then from a `.env` file in the working directory, then from the
 defaults below; `create_app(test_config)` lays its mapping on top.
 """
@@ -35,14 +35,17 @@ DEFAULTS: dict[str, str] = {
     "OTP_SEND_LIMIT": "5",
     "OTP_SEND_WINDOW_SECONDS": "900",
     "SCAN_RATE_LIMIT": "30 per minute",
+    "AUTH_IP_RATE_LIMIT": "60 per hour",
+    "PROXY_COUNT": "0",
     # Not in the contract's table, but worth a knob: how long a request waits for the write
     # lock before it answers 503, and how long an SMS gateway may take.
     "DATABASE_BUSY_TIMEOUT_MS": "5000",
     "OTP_WEBHOOK_TIMEOUT_SECONDS": "5",
 }
 
-KNOWN = (*DEFAULTS, "JWT_SECRET", "ADMIN_API_KEY", "OTP_WEBHOOK_URL")
+KNOWN = (*DEFAULTS, "JWT_SECRET", "ADMIN_API_KEY", "OTP_WEBHOOK_URL", "WEB_CONCURRENCY")
 
+APP_ENVS = ("development", "production")
 OTP_DELIVERIES = ("log", "response", "webhook")
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -69,6 +72,9 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
 def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Typed, validated settings for `app.config`, or ConfigError naming what is wrong."""
     app_env = str(raw.get("APP_ENV", "development")).strip().lower()
+    if app_env not in APP_ENVS:
+        # A typo such as 'prod' must not quietly run with the public development keys.
+        raise ConfigError(f"APP_ENV must be development or production, not {app_env!r}")
     production = app_env == "production"
     delivery = str(raw.get("OTP_DELIVERY", "log")).strip().lower()
     if delivery not in OTP_DELIVERIES:
@@ -87,10 +93,16 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "OTP_MAX_ATTEMPTS": _positive_int(raw, "OTP_MAX_ATTEMPTS"),
         "OTP_SEND_LIMIT": _positive_int(raw, "OTP_SEND_LIMIT"),
         "OTP_SEND_WINDOW_SECONDS": _positive_int(raw, "OTP_SEND_WINDOW_SECONDS"),
-        "SCAN_RATE_LIMIT": parse_rate(str(raw.get("SCAN_RATE_LIMIT", DEFAULTS["SCAN_RATE_LIMIT"]))),
+        "SCAN_RATE_LIMIT": parse_rate(raw, "SCAN_RATE_LIMIT"),
+        "AUTH_IP_RATE_LIMIT": parse_rate(raw, "AUTH_IP_RATE_LIMIT"),
+        "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
     config["DATABASE_PATH"] = database_path(config["DATABASE_URL"])
+    if raw.get("WEB_CONCURRENCY") not in (None, ""):
+        # gunicorn reads it itself (and crashes on a bad one); checked here so that `make run`,
+        # which runs init-db first, refuses it in one line.
+        _whole_number(raw, "WEB_CONCURRENCY", minimum=1)
 
     if production and delivery == "response":
         raise ConfigError("OTP_DELIVERY=response returns codes to the caller; it is refused in production")
@@ -118,11 +130,16 @@ def database_path(url: str) -> str:
     return str(Path(path).absolute())
 
 
-def parse_rate(text: str) -> tuple[int, int]:
+def parse_rate(raw: Mapping[str, Any], name: str) -> tuple[int, int]:
     """'30 per minute' -> (30, 60): that many calls per that many seconds."""
+    text = str(raw.get(name, DEFAULTS[name]))
     match = _RATE.match(text)
-    if not match or int(match.group(1)) < 1:
-        raise ConfigError(f"SCAN_RATE_LIMIT must look like '30 per minute', not {text!r}")
+    if not match:
+        raise ConfigError(f"{name} must look like '30 per minute' (per second, minute, hour or day), not {text!r}")
+    if int(match.group(1)) < 1:
+        raise ConfigError(
+            f"{name} must allow at least 1 call per {match.group(2).lower()}; {text!r} would refuse every call"
+        )
     return int(match.group(1)), _PERIODS[match.group(2).lower()]
 
 
@@ -139,13 +156,17 @@ def _secret(raw: Mapping[str, Any], name: str, production: bool) -> str:
 
 
 def _positive_int(raw: Mapping[str, Any], name: str) -> int:
-    value = raw.get(name, DEFAULTS[name])
+    return _whole_number(raw, name, minimum=1)
+
+
+def _whole_number(raw: Mapping[str, Any], name: str, *, minimum: int) -> int:
+    value = raw.get(name, DEFAULTS.get(name))
     try:
         number = int(str(value).strip())
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"{name} must be at least 1")
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
     return number
 
 

@@ -34,6 +34,17 @@ class OtpPolicy:
     max_attempts: int
     send_limit: int
     send_window_seconds: int
+    # AUTH_IP_RATE_LIMIT: /auth/otp and /auth/verify calls per client address, counted together
+    # against SMS pumping and guessing across many phones.
+    address_limit: tuple[int, int]
+
+
+def _count_address(conn: sqlite3.Connection, address: str, policy: OtpPolicy, now: int) -> None:
+    """Count one call from `address`; RateLimited past the limit."""
+    limit, window = policy.address_limit
+    verdict = ratelimit.hit(conn, f"auth-ip:{address}", limit, window, now)
+    if not verdict.allowed:
+        raise RateLimited("Too many login calls from this address; wait before trying again.", verdict.retry_after)
 
 
 def otp_key(jwt_secret: str) -> bytes:
@@ -54,6 +65,7 @@ def issue_otp(
     deliver: Callable[[str, str], None],
     *,
     confirm_delivery: bool,
+    address: str,
 ) -> str:
     """Store a fresh code for `phone` (replacing any earlier one), deliver it, return it.
 
@@ -63,6 +75,7 @@ def issue_otp(
     """
     code = f"{secrets.randbelow(1_000_000):06d}"
     with write_transaction(conn, commit_on=(RateLimited,)):
+        _count_address(conn, address, policy, now)
         verdict = ratelimit.hit(conn, f"otp:{phone}", policy.send_limit, policy.send_window_seconds, now)
         if not verdict.allowed:
             raise RateLimited("Too many codes requested for this phone; wait before asking again.", verdict.retry_after)
@@ -88,10 +101,12 @@ def issue_otp(
 
 
 def verify_otp(
-    conn: sqlite3.Connection, key: bytes, phone: str, code: str, policy: OtpPolicy, now: int
-) -> dict[str, object]:
-    """Spend the code and return the phone's user, created on its first login."""
-    with write_transaction(conn, commit_on=(InvalidOtp, TooManyAttempts)):
+    conn: sqlite3.Connection, key: bytes, phone: str, code: str, policy: OtpPolicy, now: int, *, address: str
+) -> tuple[dict[str, object], str]:
+    """Spend the code and return the phone's user, created on its first login, and the
+    database instance its token is to name."""
+    with write_transaction(conn, commit_on=(InvalidOtp, TooManyAttempts, RateLimited)):
+        _count_address(conn, address, policy, now)
         row = conn.execute(
             "SELECT code_hash, expires_at, attempts, delivered FROM otp_codes WHERE phone = ?", (phone,)
         ).fetchone()
@@ -114,4 +129,5 @@ def verify_otp(
             """,
             (phone, now),
         ).fetchone()
-    return dict(user)
+        (instance,) = conn.execute("SELECT instance FROM database_instance WHERE id = 1").fetchone()
+    return dict(user), instance

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import configuration as hypothesis_configuration
 
 from rewards import create_app
 from rewards.config import DEVELOPMENT_VALUES
@@ -20,6 +22,11 @@ from rewards.db import init_schema
 from .live import LiveServer, start_gunicorn
 
 ADMIN_KEY = DEVELOPMENT_VALUES["ADMIN_API_KEY"]
+
+# Tests never write into the working tree: hypothesis keeps its example database in a
+# temporary folder (pytest's own cache is off in pyproject.toml, bytecode goes to
+# PYTHONPYCACHEPREFIX from the Makefile, and schemathesis runs in the test's folder).
+hypothesis_configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="rewards-hypothesis-"))
 _phones = itertools.count(15550000000)
 
 
@@ -48,6 +55,8 @@ def make_app(db_path: Path) -> Iterator[Any]:
             # Explicit, so a developer's own .env cannot change the keys the tests sign with.
             "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
             "ADMIN_API_KEY": ADMIN_KEY,
+            # Every test client calls from 127.0.0.1; tests of the limit set their own.
+            "AUTH_IP_RATE_LIMIT": "100000 per hour",
             **settings,
         }
         app = create_app(config)

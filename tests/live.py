@@ -131,6 +131,7 @@ def gunicorn_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",
             "OTP_SEND_LIMIT": "100000",
+            "AUTH_IP_RATE_LIMIT": "100000 per hour",
         }
     )
     base.update(env)

@@ -177,3 +177,46 @@ def test_tokens_expire(make_app, api):
     response = client.get("/users/me/wallet", headers=bearer(token))
     assert_problem(response, 401, "unauthorized")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_auth_calls_from_one_address_are_limited_across_phones(make_app, db):
+    client = make_app(AUTH_IP_RATE_LIMIT="3 per hour").test_client()
+    phones = [fresh_phone() for _ in range(4)]
+    assert client.post("/auth/otp", json={"phone": phones[0]}).status_code == 200
+    # A wrong guess counts too, and its count persists although the guess was refused.
+    assert_problem(client.post("/auth/verify", json={"phone": phones[0], "otp": "000000"}), 401, "invalid_otp")
+    assert client.post("/auth/otp", json={"phone": phones[1]}).status_code == 200
+    for path, body in (("/auth/otp", {"phone": phones[2]}), ("/auth/verify", {"phone": phones[1], "otp": "1" * 6})):
+        refused = client.post(path, json=body)
+        assert_problem(refused, 429, "rate_limited")
+        assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    # Refused before anything else: no code was made for the fourth phone.
+    assert db.execute("SELECT count(*) FROM otp_codes WHERE phone = ?", (phones[2],)).fetchone()[0] == 0
+    # Another address has its own count.
+    other = client.post("/auth/otp", json={"phone": phones[3]}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+
+
+def test_without_a_declared_proxy_a_client_cannot_choose_its_address(make_app):
+    client = make_app(AUTH_IP_RATE_LIMIT="2 per hour").test_client()
+    statuses = [
+        client.post(
+            "/auth/otp", json={"phone": fresh_phone()}, headers={"X-Forwarded-For": f"198.51.100.{i}"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_behind_one_proxy_the_client_is_the_last_forwarded_address(make_app):
+    client = make_app(AUTH_IP_RATE_LIMIT="1 per hour", PROXY_COUNT="1").test_client()
+
+    def otp(forwarded: str) -> int:
+        return client.post(
+            "/auth/otp", json={"phone": fresh_phone()}, headers={"X-Forwarded-For": forwarded}
+        ).status_code
+
+    assert otp("198.51.100.1") == 200
+    assert otp("198.51.100.2") == 200  # another client behind the same proxy
+    # What a client writes to the left of the proxy's entry is not its address.
+    assert otp("203.0.113.9, 198.51.100.1") == 429

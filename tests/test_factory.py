@@ -64,6 +64,8 @@ def test_webhook_delivery_needs_a_url():
         ("OTP_MAX_ATTEMPTS", "0"),
         ("OTP_DELIVERY", "carrier-pigeon"),
         ("SCAN_RATE_LIMIT", "lots"),
+        ("AUTH_IP_RATE_LIMIT", "60 per fortnight"),
+        ("WEB_CONCURRENCY", "0"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(name, value):
@@ -82,9 +84,47 @@ def test_database_url_forms(tmp_path, monkeypatch):
 
 
 def test_rate_limits_parse():
-    assert parse_rate("30 per minute") == (30, 60)
-    assert parse_rate("5/second") == (5, 1)
-    assert parse_rate("100 per hour") == (100, 3600)
+    assert parse_rate({"SCAN_RATE_LIMIT": "30 per minute"}, "SCAN_RATE_LIMIT") == (30, 60)
+    assert parse_rate({"SCAN_RATE_LIMIT": "5/second"}, "SCAN_RATE_LIMIT") == (5, 1)
+    assert parse_rate({"AUTH_IP_RATE_LIMIT": "100 per hour"}, "AUTH_IP_RATE_LIMIT") == (100, 3600)
+    assert build_config({})["AUTH_IP_RATE_LIMIT"] == (60, 3600)
+
+
+@pytest.mark.parametrize("name", ["SCAN_RATE_LIMIT", "AUTH_IP_RATE_LIMIT"])
+def test_a_rate_of_zero_is_refused_for_what_it_is(name):
+    with pytest.raises(ConfigError) as refused:
+        build_config({name: "0 per minute"})
+    message = str(refused.value)
+    assert name in message and "at least 1 call per minute" in message
+    assert "must look like" not in message  # '0 per minute' does look like '30 per minute'
+
+
+@pytest.mark.parametrize("value", ["prod", "staging", "dev", "", "production2"])
+def test_app_env_other_than_the_two_is_refused(value):
+    with pytest.raises(ConfigError, match="APP_ENV must be development or production"):
+        build_config({"APP_ENV": value})
+
+
+def test_app_env_typo_refuses_to_start_the_server(tmp_path):
+    env = gunicorn_env(tmp_path, {"APP_ENV": "prod"})
+    result = run_in_repo([*GUNICORN, "app:app", "-w", "1", "-b", "127.0.0.1:0"], env)
+    assert result.returncode != 0
+    assert "refusing to start: APP_ENV must be development or production, not 'prod'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("value", "complaint"), [("-1", "at least 0"), ("two", "whole number")])
+def test_proxy_count_must_be_a_count(value, complaint):
+    with pytest.raises(ConfigError, match=f"PROXY_COUNT must be .*{complaint}|PROXY_COUNT must be a {complaint}"):
+        build_config({"PROXY_COUNT": value})
+
+
+def test_make_run_refuses_a_bad_worker_count_in_one_line(tmp_path):
+    env = gunicorn_env(tmp_path, {"WEB_CONCURRENCY": "abc"})
+    result = run_in_repo([*FLASK, "init-db"], env)
+    assert result.returncode != 0
+    assert "refusing to start: WEB_CONCURRENCY must be a whole number, not 'abc'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch):
