@@ -25,8 +25,7 @@ def init_db_command(reset: bool, yes: bool) -> None:
     path = current_app.config["DATABASE_PATH"]
     if reset and not yes:
         click.confirm(f"Delete every coupon, user and scan in {path}?", abort=True)
-    init_schema(path, reset=reset)
-    click.echo(f"{'Reset' if reset else 'Initialized'} the database at {path}")
+    click.echo(init_schema(path, reset=reset))
 
 
 def _future_time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -56,10 +55,14 @@ def _label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="CSV file (default: stdout)."
 )
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
 def gen_coupons_command(
-    count: int, points: int, expires_at: int | None, label: str | None, output: Path | None
+    count: int, points: int, expires_at: int | None, label: str | None, output: Path | None, force: bool
 ) -> None:
     """Create one batch of coupons and write them as CSV."""
+    if output and output.exists() and not force:
+        # The tokens of an earlier batch may live only in that file.
+        raise click.BadParameter(f"{output} exists; choose a new file or add --force", param_hint="--output")
     conn = _open_database()
     try:
         stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
@@ -104,8 +107,15 @@ def backup_command(destination: Path) -> None:
     """Copy the live database to DESTINATION with SQLite's online backup API."""
     if destination.exists():
         raise click.BadParameter(f"{destination} exists; choose a new file", param_hint="DESTINATION")
+    if not destination.parent.is_dir():
+        raise click.BadParameter(f"the folder {destination.parent} does not exist", param_hint="DESTINATION")
     source = _open_database()
-    target = sqlite3.connect(destination)
+    try:
+        target = sqlite3.connect(destination)
+        target.execute("PRAGMA user_version")  # sqlite3 opens lazily: make it create the file now
+    except sqlite3.Error as error:
+        source.close()
+        raise click.BadParameter(f"cannot write {destination}: {error}", param_hint="DESTINATION") from None
     try:
         # One step copies everything under one read snapshot: the copy is a single consistent
         # point in time, and WAL lets writers carry on meanwhile.

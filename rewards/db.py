@@ -132,8 +132,9 @@ def get_db() -> Connection:
     return current_app.extensions["rewards.db"].connection()
 
 
-def init_schema(path: str, *, reset: bool = False) -> None:
-    """Create the database file and schema; with `reset`, drop every table first."""
+def init_schema(path: str, *, reset: bool = False) -> str:
+    """Create the database file and schema; with `reset`, drop every table first. Returns
+    what it did, in words for the operator."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path, create=True)
     # A one-off command may wait for a running service's writers in SQLite's own way.
@@ -143,9 +144,22 @@ def init_schema(path: str, *, reset: bool = False) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
         if reset:
             _drop_all_tables(conn)
+        before = _schema_objects(conn)
         conn.executescript(SCHEMA_PATH.read_text(encoding="utf-8"))
+        added = sorted(_schema_objects(conn) - before)
     finally:
         conn.close()
+    if reset:
+        return f"Reset the database at {path}: every row deleted, schema version {SCHEMA_VERSION} created"
+    if not before:
+        return f"Created the schema (version {SCHEMA_VERSION}) in the database at {path}"
+    if added:
+        return f"Added what was missing to the database at {path} ({', '.join(added)}); every row kept"
+    return f"The database at {path} is already at schema version {SCHEMA_VERSION}; nothing changed"
+
+
+def _schema_objects(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")}
 
 
 def _drop_all_tables(conn: sqlite3.Connection) -> None:

@@ -136,3 +136,42 @@ def test_gen_coupons_without_a_database_says_so(tmp_path):
     result = app.test_cli_runner().invoke(args=["gen-coupons", "--count", "1"])
     assert result.exit_code == 1 and "init-db" in result.output
     app.extensions["rewards.db"].close()
+
+
+def test_init_db_says_what_it_did(tmp_path):
+    path = tmp_path / "said.db"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0 and first.output.startswith("Created the schema")
+    again = runner.invoke(args=["init-db"])
+    assert again.exit_code == 0 and "nothing changed" in again.output and "Created" not in again.output
+    reset = runner.invoke(args=["init-db", "--reset", "--yes"])
+    assert reset.exit_code == 0 and reset.output.startswith("Reset")
+    app.extensions["rewards.db"].close()
+
+
+def test_gen_coupons_refuses_an_existing_output_unless_forced(runner, db, tmp_path):
+    out = tmp_path / "earlier.csv"
+    out.write_text("tokens of an earlier batch\n")
+    refused = runner.invoke(args=["gen-coupons", "--count", "3", "--output", str(out)])
+    assert refused.exit_code == 2 and "exists" in refused.output and "--force" in refused.output
+    assert out.read_text() == "tokens of an earlier batch\n"
+    assert count(db, "coupons") == 0 and count(db, "batches") == 0
+    forced = runner.invoke(args=["gen-coupons", "--count", "3", "--output", str(out), "--force"])
+    assert forced.exit_code == 0
+    assert len(out.read_text().splitlines()) == 4 and count(db, "coupons") == 3
+
+
+def test_backup_into_a_missing_folder_or_an_existing_file_exits_2(runner, tmp_path):
+    missing = runner.invoke(args=["backup", str(tmp_path / "no" / "such" / "folder" / "copy.db")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert "Traceback" not in missing.output and missing.exception is None or isinstance(missing.exception, SystemExit)
+    existing = tmp_path / "taken.db"
+    existing.write_bytes(b"keep me")
+    refused = runner.invoke(args=["backup", str(existing)])
+    assert refused.exit_code == 2 and "exists" in refused.output
+    assert existing.read_bytes() == b"keep me"
+    made = runner.invoke(args=["backup", str(tmp_path / "copy.db")])
+    assert made.exit_code == 0
+    assert sqlite3.connect(tmp_path / "copy.db").execute("SELECT count(*) FROM users").fetchone()[0] == 0
