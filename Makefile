@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Bytecode of test runs goes outside the working tree, like every other cache of the tests.
+TEST_CACHE ?= $(or $(TMPDIR),/tmp)/rewards-test-cache
 
-.PHONY: run test bench fuzz lint clean
+.PHONY: run test bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +23,9 @@ run: $(VENV)/.runtime
 	$(BIN)/flask --app app init-db
 	$(BIN)/gunicorn app:app
 
-## test: the whole test suite, real gunicorn workers included
+## test: the whole test suite, real gunicorn workers and a real browser included
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest
+	PYTHONPYCACHEPREFIX=$(TEST_CACHE)/pycache $(BIN)/python -m pytest
 
 ## bench: load figures against their ceilings, written to bench/RESULTS.md
 bench: $(VENV)/.dev
@@ -34,5 +36,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## clean: the virtualenv and every cache the project makes; never instance/ (your database)
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .hypothesis .schemathesis .ruff_cache bench/out $(TEST_CACHE)
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -25,11 +25,39 @@ PROBLEM_MIMETYPE = "application/problem+json"
 RETRY_AFTER_UNAVAILABLE = 1
 
 
+# Every code the service answers, with its status: the contract's error table. openapi.yaml's
+# Problem.code lists exactly these (a test holds the two together).
+PROBLEM_CODES: dict[str, int] = {
+    "invalid_request": 400,
+    "unauthorized": 401,
+    "invalid_otp": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "coupon_not_found": 404,
+    "user_not_found": 404,
+    "method_not_allowed": 405,
+    "coupon_already_redeemed": 409,
+    "coupon_expired": 410,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "too_many_attempts": 429,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "otp_delivery_failed": 502,
+    "service_unavailable": 503,
+}
+
+
 class Problem(Exception):
     """An error answered to the client: status, contract code, a detail for people."""
 
     status = 400
     code = "invalid_request"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if PROBLEM_CODES.get(cls.code) != cls.status:
+            raise TypeError(f"{cls.__name__}: {cls.status} {cls.code} is not in PROBLEM_CODES")
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)

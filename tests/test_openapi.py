@@ -1,10 +1,15 @@
-"""openapi.yaml and the app describe the same routes and methods."""
+"""openapi.yaml, the service and its error table describe the same API, both ways, and the
+service serves the spec (GET /openapi.json) and a page that renders it (GET /docs)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 
 import yaml
+
+from rewards.errors import PROBLEM_CODES
+from rewards.version import __version__
 
 from .live import ROOT
 
@@ -29,7 +34,7 @@ def spec_operations() -> set[tuple[str, str]]:
 
 
 def normalise(operations):
-    # The spec names the wallet's path parameter user_id; Flask's rule calls it user_ref.
+    # Parameter names may differ between a Flask rule and the spec; their places may not.
     return {(re.sub(r"\{[^}]+\}", "{}", path), method) for path, method in operations}
 
 
@@ -40,13 +45,49 @@ def test_every_route_is_in_the_spec_and_every_spec_path_is_a_route(app):
 def test_spec_is_openapi_3_1_with_the_package_version():
     document = spec()
     assert document["openapi"].startswith("3.1")
-    assert document["info"]["version"] == "1.0.0"
+    assert document["info"]["version"] == __version__
 
 
-def test_every_problem_code_of_the_contract_is_documented():
-    codes = set(spec()["components"]["schemas"]["Problem"]["properties"]["code"]["enum"])
-    contract = ROOT.parent / "shared" / "API.md"
-    if contract.exists():
-        table = re.findall(r"^\| \d{3} \| `([a-z_]+)` \|", contract.read_text(), re.MULTILINE)
-        assert set(table) == codes
-    assert len(codes) == 17
+def test_the_spec_lists_exactly_the_codes_the_service_answers():
+    codes = spec()["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+    assert sorted(codes) == sorted(PROBLEM_CODES)
+
+
+def test_the_readme_tables_every_code_with_its_status():
+    readme = (ROOT / "README.md").read_text()
+    table = dict(
+        (code, int(status)) for status, code in re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", readme, re.MULTILINE)
+    )
+    assert table == PROBLEM_CODES
+
+
+def test_no_file_of_the_repository_points_outside_it():
+    """Users get the repository alone: nothing may send them to a file beside it."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    beside = ".." + "/shared"  # spelled apart so that this file does not match itself
+    outside = [
+        name
+        for name in tracked
+        if (ROOT / name).is_file() and beside in (ROOT / name).read_text(encoding="utf-8", errors="replace")
+    ]
+    assert outside == []
+
+
+def test_openapi_json_serves_the_spec(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.get_json() == spec()
+
+
+def test_docs_page_and_its_assets_are_served_by_the_service(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="(/docs/[^"]+)"', html)
+    assert assets and "http" not in "".join(re.findall(r'(?:src|href)="([^"]+)"', html))  # nothing from the web
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        response.close()
+    missing = client.get("/docs/../../app.py")
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
