@@ -10,7 +10,8 @@ bind = f"{os.environ.get('GUNICORN_HOST', '127.0.0.1')}:{os.environ.get('PORT', 
 # bench/RESULTS.md has the figures (gthread with group commit and 2 per core + 1 measured no
 # better on this machine, with a worse p99).
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-worker_class = "sync"
+# gunicorn's sync worker, answering the requests gunicorn itself refuses as problem+json.
+worker_class = "rewards.gunicorn_worker.ProblemSyncWorker"
 
 # Longer than DATABASE_BUSY_TIMEOUT_MS and the OTP webhook timeout, so those answer their own
 # 503/502 before gunicorn kills the worker.
@@ -31,17 +32,22 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Refuse a weak configuration once, in the master, before any worker boots: one clear
-    line and a non-zero exit instead of every worker failing in turn."""
+    """Refuse a weak configuration, or a database whose schema is older than this release,
+    once, in the master, before any worker boots: one clear line and a non-zero exit instead
+    of every worker failing in turn. An unreachable database is no reason: the service answers
+    503 until it is back."""
     import sys
 
-    from rewards import server_errors
     from rewards.config import ConfigError, build_config, read_environment
+    from rewards.db import open_database
+    from rewards.db.migrate import version_problem
 
     try:
-        build_config(read_environment())
+        config = build_config(read_environment())
     except ConfigError as error:
         print(f"rewards: refusing to start: {error}", file=sys.stderr)
         sys.exit(4)
-    # Requests gunicorn refuses before the app sees them get problem+json too.
-    server_errors.install()
+    problem = version_problem(open_database(config).backend)
+    if problem is not None:
+        print(f"rewards: refusing to start: {problem}", file=sys.stderr)
+        sys.exit(4)

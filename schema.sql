@@ -1,11 +1,10 @@
--- The whole schema of rewards. `flask --app app init-db` runs this file; every statement is
--- idempotent so running it again keeps every row. Times are Unix seconds (UTC) in INTEGER
+-- The whole schema of rewards, as of the newest version in migrations/sqlite/: what init-db
+-- creates in a new database (an older one is upgraded by the migrations, to the same result;
+-- a test holds the two together). Times are Unix seconds (UTC) in INTEGER
 -- columns: cheap to compare and index; the API formats them as RFC 3339.
 --
 -- Money-like rule: a user's balance only ever changes in the same transaction that appends a
 -- ledger entry, so SUM(ledger_entries.points) = users.balance is an invariant the tests check.
-
-PRAGMA user_version = 1;
 
 -- One row naming this database: tokens carry it, so a token never outlives the database it
 -- was issued for (after init-db --reset, or a database replaced by another, ids start again).

@@ -13,12 +13,17 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, coupons, docs, health, scan, wallet
+from . import health
+from .auth import routes as auth_routes
+from .auth.otp import otp_key
 from .cli import register_commands
 from .config import build_config, read_environment
-from .db import Database
+from .coupons import routes as coupon_routes
+from .db import open_database
 from .errors import register_error_handlers
-from .otp import otp_key
+from .http import docs
+from .ledger import routes as ledger_routes
+from .redemption import routes as redemption_routes
 from .version import __version__
 
 __all__ = ["__version__", "create_app"]
@@ -70,7 +75,7 @@ def configure_logging() -> None:
 
 def register_database(app: Flask) -> None:
     """One Database per app, so tests with their own files never share a connection."""
-    app.extensions["rewards.db"] = Database(app.config["DATABASE_PATH"], app.config["DATABASE_BUSY_TIMEOUT_MS"])
+    app.extensions["rewards.db"] = open_database(app.config)
     # Derived once: every OTP request and verify needs it.
     app.extensions["rewards.otp_key"] = otp_key(app.config["JWT_SECRET"])
 
@@ -80,5 +85,5 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (health, auth, coupons, scan, wallet, docs):
+    for module in (health, auth_routes, coupon_routes, redemption_routes, ledger_routes, docs):
         app.register_blueprint(module.bp)

@@ -98,6 +98,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
+    config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])
     config["DATABASE_PATH"] = database_path(config["DATABASE_URL"])
     if raw.get("WEB_CONCURRENCY") not in (None, ""):
         # gunicorn reads it itself (and crashes on a bad one); checked here so that `make run`,
@@ -116,14 +117,25 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def database_path(url: str) -> str:
-    """The file behind DATABASE_URL. Relative paths are relative to the working directory."""
+def database_engine(url: str) -> str:
+    """'postgresql' for postgresql:// and postgres:// URLs, else 'sqlite'."""
+    return "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
+
+
+def database_path(url: str) -> str | None:
+    """The SQLite file behind DATABASE_URL (relative to the working directory), or None for
+    PostgreSQL."""
+    if database_engine(url) == "postgresql":
+        return None
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
     elif url.startswith("file:"):
         path = url[len("file:") :].split("?", 1)[0]
     else:
-        raise ConfigError("DATABASE_URL must look like sqlite:///relative.db, sqlite:////absolute.db or file:./dev.db")
+        raise ConfigError(
+            "DATABASE_URL must look like sqlite:///relative.db, sqlite:////absolute.db, file:./dev.db "
+            "or postgresql://user:password@host:5432/dbname"
+        )
     if not path or path == ":memory:":
         # Every worker process must see the same data, so it has to be a file.
         raise ConfigError("DATABASE_URL must name a database file")

@@ -1,19 +1,22 @@
-"""Fixed-window rate limits kept in the database, so every worker process counts together.
+"""Fixed-window rate limits kept in the database, so every worker and host counts together.
 
-A counter in one process's memory would let `-w 4` grant four times the limit. The hit is
-one UPSERT inside the caller's write transaction, so it costs no extra commit.
+A counter in one process's memory would let `-w 4` grant four times the limit. The hit is one
+UPSERT inside the caller's write transaction, so it costs no extra commit; on PostgreSQL the
+UPSERT's row lock makes concurrent hits of one key count one after another.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
+from .db import Transaction
+
+# Columns qualified: in PostgreSQL's DO UPDATE a bare `hits` is ambiguous with excluded.hits.
 _HIT = """
 INSERT INTO rate_limits (key, window_start, hits) VALUES (:key, :now, 1)
 ON CONFLICT (key) DO UPDATE SET
-    hits = CASE WHEN window_start <= :now - :window THEN 1 ELSE hits + 1 END,
-    window_start = CASE WHEN window_start <= :now - :window THEN :now ELSE window_start END
+    hits = CASE WHEN rate_limits.window_start <= :now - :window THEN 1 ELSE rate_limits.hits + 1 END,
+    window_start = CASE WHEN rate_limits.window_start <= :now - :window THEN :now ELSE rate_limits.window_start END
 RETURNING hits, window_start
 """
 
@@ -24,9 +27,9 @@ class Verdict:
     retry_after: int  # seconds until the window reopens; 0 when allowed
 
 
-def hit(conn: sqlite3.Connection, key: str, limit: int, window: int, now: int) -> Verdict:
-    """Count one call against `key`. Call inside a write transaction."""
-    hits, window_start = conn.execute(_HIT, {"key": key, "now": now, "window": window}).fetchone()
+def hit(tx: Transaction, key: str, limit: int, window: int, now: int) -> Verdict:
+    """Count one call against `key`."""
+    hits, window_start = tx.one(_HIT, {"key": key, "now": now, "window": window})
     if hits <= limit:
         return Verdict(True, 0)
     return Verdict(False, max(1, window_start + window - now))

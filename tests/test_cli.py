@@ -13,6 +13,8 @@ import pytest
 from rewards import create_app
 from rewards.cli import gen_coupons_command
 
+from .support.engines import with_database
+
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -20,14 +22,16 @@ def count(db, table):
     return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def test_init_db_is_safe_to_run_again(runner, api, db, db_path):
+def test_init_db_is_safe_to_run_again(app, runner, api, db):
     api.login()
     result = runner.invoke(args=["init-db"])
-    assert result.exit_code == 0 and str(db_path) in result.output
+    assert result.exit_code == 0 and app.extensions["rewards.db"].describe() in result.output
+    assert "nothing changed" in result.output
     assert count(db, "users") == 1
 
 
-def test_init_db_creates_a_missing_database_and_its_folder(tmp_path):
+@pytest.mark.engines("sqlite")
+def test_init_db_creates_a_missing_database_and_its_folder(engine, tmp_path):
     path = tmp_path / "deep" / "er" / "rewards.db"
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
     result = app.test_cli_runner().invoke(args=["init-db"])
@@ -131,16 +135,33 @@ def test_gen_coupons_streams_instead_of_holding_the_batch(app, tmp_path):
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
 
 
-def test_gen_coupons_without_a_database_says_so(tmp_path):
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"})
+def missing_database_url(engine: str, tmp_path, database) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'none.db'}"
+    return with_database(database.url, "no_such_database")
+
+
+def test_gen_coupons_without_a_database_says_so(engine, database, tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": missing_database_url(engine, tmp_path, database)})
     result = app.test_cli_runner().invoke(args=["gen-coupons", "--count", "1"])
     assert result.exit_code == 1 and "init-db" in result.output
+    assert "Traceback" not in result.output
     app.extensions["rewards.db"].close()
 
 
-def test_init_db_says_what_it_did(tmp_path):
-    path = tmp_path / "said.db"
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+@pytest.fixture
+def empty_database_url(engine, request, tmp_path) -> str:
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'said.db'}"
+        return
+    postgres = request.getfixturevalue("postgres")
+    url = postgres.empty_database()
+    yield url
+    postgres.drop(url)
+
+
+def test_init_db_says_what_it_did(empty_database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database_url})
     runner = app.test_cli_runner()
     first = runner.invoke(args=["init-db"])
     assert first.exit_code == 0 and first.output.startswith("Created the schema")
@@ -163,6 +184,7 @@ def test_gen_coupons_refuses_an_existing_output_unless_forced(runner, db, tmp_pa
     assert len(out.read_text().splitlines()) == 4 and count(db, "coupons") == 3
 
 
+@pytest.mark.engines("sqlite")
 def test_backup_into_a_missing_folder_or_an_existing_file_exits_2(runner, tmp_path):
     missing = runner.invoke(args=["backup", str(tmp_path / "no" / "such" / "folder" / "copy.db")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
@@ -175,3 +197,10 @@ def test_backup_into_a_missing_folder_or_an_existing_file_exits_2(runner, tmp_pa
     made = runner.invoke(args=["backup", str(tmp_path / "copy.db")])
     assert made.exit_code == 0
     assert sqlite3.connect(tmp_path / "copy.db").execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
+@pytest.mark.engines("postgresql")
+def test_backup_on_postgresql_points_to_pg_dump(runner, tmp_path):
+    result = runner.invoke(args=["backup", str(tmp_path / "copy.db")])
+    assert result.exit_code == 2 and "pg_dump" in result.output
+    assert not (tmp_path / "copy.db").exists()

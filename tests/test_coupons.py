@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .conftest import ADMIN_KEY, assert_problem, bearer
+from .support.client import ADMIN_KEY, assert_problem, bearer
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

@@ -11,19 +11,17 @@ import time
 import pytest
 
 from rewards.config import DEVELOPMENT_VALUES
-from rewards.db import init_schema
 
-from .live import GUNICORN, ROOT, LiveServer, free_port, gunicorn_env, wait_until_serving
+from .support.engines import TestDatabase
+from .support.servers import GUNICORN, ROOT, LiveServer, free_port, service_env, wait_until_serving
 
 pytestmark = pytest.mark.live
 
 
-def test_gunicorn_reads_port_and_dotenv_from_the_working_directory(tmp_path):
-    db = tmp_path / "from-dotenv.db"
-    init_schema(str(db))
-    (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{db}\nOTP_DELIVERY=response\n")
+def test_gunicorn_reads_port_and_dotenv_from_the_working_directory(database: TestDatabase, tmp_path):
+    (tmp_path / ".env").write_text(f"DATABASE_URL={database.url}\nOTP_DELIVERY=response\n")
     port = free_port()
-    env = gunicorn_env(tmp_path, {"PORT": str(port)})
+    env = service_env(database, {"PORT": str(port)})
     for name in ("DATABASE_URL", "OTP_DELIVERY"):
         env.pop(name)
     log = tmp_path / "gunicorn.log"
@@ -36,26 +34,37 @@ def test_gunicorn_reads_port_and_dotenv_from_the_working_directory(tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", db, process, log)
+    server = LiveServer(f"http://127.0.0.1:{port}", database, process, log)
     try:
         wait_until_serving(server)
-        reply = server.call("POST", "/auth/otp", {"phone": "+15551234567"})
+        reply = server.api.request_otp("+15551234567")
         assert reply.status == 200 and len(reply.body["otp"]) == 6  # OTP_DELIVERY came from .env
-        with server.database() as conn:  # and so did DATABASE_URL
-            assert conn.execute("SELECT count(*) FROM otp_codes").fetchone()[0] == 1
+        with server.probe() as db:  # and so did DATABASE_URL
+            assert db.scalar("SELECT count(*) FROM otp_codes") == 1
         time.sleep(0.2)
         assert '"POST /auth/otp HTTP/1.1" 200' in server.log()  # the access log is on
     finally:
         server.stop()
 
 
+@pytest.mark.engines("sqlite")
 def test_health_on_gunicorn_says_503_when_the_database_is_gone(gunicorn):
     server = gunicorn(workers=2)
-    assert server.call("GET", "/health").body == {"status": "ok"}
+    assert server.api.call("GET", "/health").body == {"status": "ok"}
     for suffix in ("", "-wal", "-shm"):
         server.db_path.with_name(server.db_path.name + suffix).unlink(missing_ok=True)
-    reply = server.call("GET", "/health")
+    reply = server.api.call("GET", "/health")
     assert reply.status == 503 and reply.body == {"status": "unavailable"}
+
+
+@pytest.mark.engines("postgresql")
+def test_health_on_gunicorn_says_503_when_the_database_is_dropped(gunicorn, postgres, database):
+    server = gunicorn(workers=2)
+    assert server.api.call("GET", "/health").body == {"status": "ok"}
+    postgres.drop(database.url)
+    reply = server.api.call("GET", "/health")
+    assert reply.status == 503 and reply.body == {"status": "unavailable"}
+    assert "password" not in server.log().lower()
 
 
 def raw_exchange(server: LiveServer, request: bytes) -> tuple[str, dict[str, str], dict]:
@@ -80,6 +89,7 @@ def raw_exchange(server: LiveServer, request: bytes) -> tuple[str, dict[str, str
         (b"NOT AN HTTP REQUEST AT ALL\r\n\r\n", "parsed"),
     ],
 )
+@pytest.mark.engines("sqlite")  # gunicorn refuses these before any database is asked
 def test_requests_gunicorn_refuses_are_contract_problems_too(gunicorn, request_bytes, names):
     """gunicorn's own 414/431/400 pages become the contract's 400 invalid_request problem."""
     server = gunicorn(workers=2)
@@ -106,9 +116,10 @@ def post_chunked(server: LiveServer, path: str, body: bytes, headers: dict[str, 
 
 
 @pytest.mark.parametrize("path", ["/auth/otp", "/auth/verify", "/coupons/generate", "/scan"])
+@pytest.mark.engines("sqlite")  # the body is refused before any database is asked
 def test_a_chunked_body_over_one_mebibyte_is_payload_too_large(gunicorn, path):
     server = gunicorn(workers=2)
-    access_token = server.login("+15557654321")
+    access_token = server.api.login("+15557654321").access_token
     headers = {"X-API-Key": DEVELOPMENT_VALUES["ADMIN_API_KEY"], "Authorization": f"Bearer {access_token}"}
     oversized = b'{"label": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     status, body = post_chunked(server, path, oversized, headers)

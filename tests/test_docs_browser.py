@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from .live import ROOT
+from .support.servers import ROOT
 
 pytestmark = pytest.mark.live
 
@@ -39,6 +39,7 @@ def chromium(*args: str, profile) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.engines("sqlite")  # the page is the same whatever the database
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium); CI installs it")
 def test_docs_renders_every_operation_in_a_browser(gunicorn, tmp_path):
     server = gunicorn(workers=2)

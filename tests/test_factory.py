@@ -9,9 +9,15 @@ import pytest
 from rewards import create_app
 from rewards.config import ConfigError, build_config, database_path, parse_rate, read_environment
 
-from .live import FLASK, GUNICORN, gunicorn_env, run_in_repo
+from .support.engines import TestDatabase
+from .support.servers import FLASK, GUNICORN, run_in_repo, service_env
 
 STRONG = "x" * 32
+
+
+def gunicorn_env(folder, env):
+    """The tests' environment on a database file that is never made: these refuse first."""
+    return service_env(TestDatabase("sqlite", f"sqlite:///{folder / 'never.db'}", folder / "never.db"), env)
 
 
 def test_factory_builds_an_app_with_the_contract_defaults(app):
@@ -78,9 +84,11 @@ def test_database_url_forms(tmp_path, monkeypatch):
     assert database_path("sqlite:///instance/rewards.db") == str(tmp_path / "instance" / "rewards.db")
     assert database_path("sqlite:////var/lib/rewards.db") == "/var/lib/rewards.db"
     assert database_path("file:./dev.db") == str(tmp_path / "dev.db")
-    for bad in ("postgres://db/rewards", "sqlite:///:memory:", "sqlite:///"):
+    for bad in ("mysql://db/rewards", "sqlite:///:memory:", "sqlite:///"):
         with pytest.raises(ConfigError, match="DATABASE_URL"):
             database_path(bad)
+    for url in ("postgresql://app:secret@db:5432/rewards", "postgres://db/rewards"):
+        assert database_path(url) is None and build_config({"DATABASE_URL": url})["DATABASE_ENGINE"] == "postgresql"
 
 
 def test_rate_limits_parse():
@@ -137,10 +145,15 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch):
     assert raw["JWT_TTL_SECONDS"] == "90"
 
 
-def test_create_app_refuses_production_without_secrets(db_path):
+def test_create_app_refuses_production_without_secrets(tmp_path):
     with pytest.raises(ConfigError):
         create_app(
-            {"APP_ENV": "production", "JWT_SECRET": "", "ADMIN_API_KEY": "", "DATABASE_URL": f"sqlite:///{db_path}"}
+            {
+                "APP_ENV": "production",
+                "JWT_SECRET": "",
+                "ADMIN_API_KEY": "",
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            }
         )
 
 

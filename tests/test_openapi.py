@@ -11,7 +11,7 @@ import yaml
 from rewards.errors import PROBLEM_CODES
 from rewards.version import __version__
 
-from .live import ROOT
+from .support.servers import ROOT
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewards import create_app
-from rewards.db import init_schema
-
-from .conftest import ADMIN_KEY, bearer
+from .support.client import ADMIN_KEY, bearer
 
 CONTRACT_CODES = {
     400: {"invalid_request"},
@@ -47,26 +43,17 @@ def maybe(strategy):
     return strategy | st.just(MISSING)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    path = tmp_path_factory.mktemp("properties") / "rewards.db"
-    init_schema(str(path))
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "OTP_DELIVERY": "response"})
-    client = app.test_client()
-    phone = "+15550001111"
-    code = client.post("/auth/otp", json={"phone": phone}).get_json()["otp"]
-    token = client.post("/auth/verify", json={"phone": phone, "otp": code}).get_json()["access_token"]
-    db = sqlite3.connect(path, isolation_level=None)
-    yield client, token, db
-    db.close()
-    app.extensions["rewards.db"].close()
+@pytest.fixture
+def world(api, db):
+    """One user and the service, shared by every example of a test."""
+    return api.client, api.login("+15550001111").access_token, db
 
 
 def snapshot(db, tables) -> str:
     digest = hashlib.sha256()
     for table in tables:
         for row in db.execute(f"SELECT * FROM {table} ORDER BY 1"):
-            digest.update(repr(row).encode())
+            digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()
 
 

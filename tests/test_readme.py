@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from .live import ROOT
+from .support.servers import ROOT
 
 pytestmark = pytest.mark.live
 

@@ -6,18 +6,18 @@ import time
 
 import pytest
 
-from .conftest import assert_problem, bearer
+from .support.client import Api, TestClientTransport, assert_problem, bearer
 
 
 def test_scan_credits_the_points(api, db):
     token, user = api.login()
     coupon, other = api.generate(2, points=7)
     response = api.scan(token, coupon)
-    assert response.status_code == 200
-    body = response.get_json()
+    assert response.status == 200
+    body = response.body
     assert body["token"] == coupon and body["points"] == 7 and body["balance"] == 7
     assert isinstance(body["scan_id"], int) and body["redeemed_at"].endswith("Z")
-    assert api.scan(token, other).get_json()["balance"] == 14
+    assert api.scan(token, other).body["balance"] == 14
     row = db.execute("SELECT status FROM coupons WHERE token = ?", (coupon,)).fetchone()
     assert row["status"] == "redeemed"
     assert db.execute("SELECT sum(points) FROM ledger_entries WHERE user_id = ?", (user["id"],)).fetchone()[0] == 14
@@ -27,17 +27,17 @@ def test_a_coupon_redeems_once_for_anyone(api):
     first, _ = api.login()
     second, _ = api.login()
     (coupon,) = api.generate(1)
-    assert api.scan(first, coupon).status_code == 200
+    assert api.scan(first, coupon).status == 200
     assert_problem(api.scan(first, coupon), 409, "coupon_already_redeemed")
     assert_problem(api.scan(second, coupon), 409, "coupon_already_redeemed")
-    assert api.wallet(second).get_json()["points"] == 0
+    assert api.wallet(second).body["points"] == 0
 
 
 def test_tokens_match_case_insensitively_with_white_space(api):
     token, _ = api.login()
     (coupon,) = api.generate(1)
     response = api.scan(token, f"  {coupon.upper()}\n")
-    assert response.status_code == 200 and response.get_json()["token"] == coupon
+    assert response.status == 200 and response.body["token"] == coupon
 
 
 def test_unknown_coupon_is_not_found(api):
@@ -50,7 +50,7 @@ def test_expired_coupon_is_gone(api, db):
     (coupon,) = api.generate(1, expires_at="2099-01-01T00:00:00Z")
     db.execute("UPDATE batches SET expires_at = ?", (int(time.time()) - 1,))
     assert_problem(api.scan(token, coupon), 410, "coupon_expired")
-    assert api.wallet(token).get_json()["points"] == 0
+    assert api.wallet(token).body["points"] == 0
 
 
 @pytest.mark.parametrize(
@@ -75,16 +75,15 @@ def test_scan_needs_a_bearer_token(api):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_scan_rate_limit_counts_failures_too(make_app, api):
-    limited = make_app(SCAN_RATE_LIMIT="3 per minute").test_client()
-    api.client = limited
+def test_scan_rate_limit_counts_failures_too(make_app):
+    api = Api(TestClientTransport(make_app(SCAN_RATE_LIMIT="3 per minute").test_client()))
     token, _ = api.login()
     good, later = api.generate(2)
-    assert api.scan(token, good).status_code == 200
-    assert api.scan(token, good).status_code == 409
-    assert api.scan(token, "0f0e0d0c-0b0a-4908-8706-050403020100").status_code == 404
+    assert api.scan(token, good).status == 200
+    assert api.scan(token, good).status == 409
+    assert api.scan(token, "0f0e0d0c-0b0a-4908-8706-050403020100").status == 404
     response = api.scan(token, later)
     assert_problem(response, 429, "rate_limited")
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     other, _ = api.login()
-    assert api.scan(other, later).status_code == 200  # the limit is per user
+    assert api.scan(other, later).status == 200  # the limit is per user

@@ -14,7 +14,7 @@ import pytest
 
 from rewards.config import DEVELOPMENT_VALUES
 
-from .conftest import ADMIN_KEY, assert_problem, bearer, fresh_phone
+from .support.client import ADMIN_KEY, assert_problem, bearer, fresh_phone
 
 SECRET = DEVELOPMENT_VALUES["JWT_SECRET"]
 
@@ -46,7 +46,7 @@ def database_instance(db) -> str:
 def test_a_well_formed_forgery_with_the_real_key_works(api, db):
     """The control for the matrix below: the forging helper makes tokens the service accepts."""
     _, user = api.login()
-    assert api.wallet(forge(claims_for(user["id"], database_instance(db)))).status_code == 200
+    assert api.wallet(forge(claims_for(user["id"], database_instance(db)))).status == 200
 
 
 FORGERIES = {
@@ -188,7 +188,7 @@ def test_a_label_that_looks_like_sql_is_stored_as_text(api, db):
 
 def test_a_token_never_outlives_the_database_it_was_issued_for(api, runner):
     before_reset, user = api.login()
-    assert api.wallet(before_reset).status_code == 200
+    assert api.wallet(before_reset).status == 200
     assert runner.invoke(args=["init-db", "--reset", "--yes"]).exit_code == 0
     _, newcomer = api.login()
     assert newcomer["id"] == user["id"]  # ids start again at 1 ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ADMIN_KEY, assert_problem, bearer
+from .support.client import ADMIN_KEY, assert_problem, bearer
 
 
 def test_wallet_shows_balance_scans_and_transactions_newest_first(api):
@@ -12,7 +12,7 @@ def test_wallet_shows_balance_scans_and_transactions_newest_first(api):
     coupons = api.generate(3, points=5)
     for coupon in coupons:
         api.scan(token, coupon)
-    body = api.wallet(token).get_json()
+    body = api.wallet(token).body
     assert body["user_id"] == user["id"] and body["phone"] == user["phone"]
     assert body["points"] == 15 and body["scans"] == 3 and body["next_before"] is None
     assert [t["coupon_token"] for t in body["transactions"]] == coupons[::-1]
@@ -28,7 +28,7 @@ def test_pages_follow_next_before_to_the_end(api):
         api.scan(token, coupon)
     seen, query = [], "?limit=2"
     while True:
-        body = api.wallet(token, query).get_json()
+        body = api.wallet(token, query).body
         seen += [t["id"] for t in body["transactions"]]
         if body["next_before"] is None:
             break
@@ -39,7 +39,7 @@ def test_pages_follow_next_before_to_the_end(api):
 
 def test_a_new_user_has_an_empty_wallet(api):
     token, _ = api.login()
-    body = api.wallet(token).get_json()
+    body = api.wallet(token).body
     assert body["points"] == 0 and body["scans"] == 0 and body["transactions"] == [] and body["next_before"] is None
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from .db import get_db
-from .errors import Unauthorized
-from .tokens import InvalidToken, read_access_token
+from ..auth.tokens import InvalidToken, read_access_token
+from ..db import get_db
+from ..exceptions import Unauthorized
 
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rewards"'}
 
@@ -25,19 +25,15 @@ def bearer_user() -> dict[str, Any]:
         claims = read_access_token(token.strip(), current_app.config["JWT_SECRET"])
     except InvalidToken:
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE) from None
-    row = (
-        get_db()
-        .execute(
-            "SELECT u.id, u.phone FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?",
-            (claims.user_id, claims.database),
-        )
-        .fetchone()
+    row = get_db().read(
+        "SELECT u.id, u.phone FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?",
+        (claims.user_id, claims.database),
     )
     if row is None:
         # A token for a deleted user, for a database since reset or replaced, or forged with a
         # leaked key for an unknown id.
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
-    return dict(row)
+    return {"id": row["id"], "phone": row["phone"]}
 
 
 def has_admin_key() -> bool:

@@ -1,13 +1,10 @@
-"""A real gunicorn on a temporary database, and plain HTTP to talk to it."""
+"""Real gunicorn servers on a test's database, and the commands an operator runs."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,12 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rewards.config import DEVELOPMENT_VALUES
-from rewards.db import init_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+from .client import Api, HttpTransport
+from .engines import Probe, TestDatabase
+
+ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "app"]
 
@@ -37,53 +35,20 @@ def free_port() -> int:
 
 
 @dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-def call(
-    base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
-) -> Reply:
-    host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        data = None if body is None else json.dumps(body).encode()
-        all_headers = {"Content-Type": "application/json"} if data is not None else {}
-        all_headers.update(headers or {})
-        conn.request(method, path, body=data, headers=all_headers)
-        response = conn.getresponse()
-        raw = response.read()
-        parsed = json.loads(raw) if raw else None
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, parsed)
-    finally:
-        conn.close()
-
-
-@dataclass
 class LiveServer:
     url: str
-    db_path: Path
+    database: TestDatabase
     process: subprocess.Popen
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
-    ) -> Reply:
-        return call(self.url, method, path, body, headers, timeout)
+    @property
+    def api(self) -> Api:
+        return Api(HttpTransport(self.url))
 
-    def login(self, phone: str) -> str:
-        code = self.call("POST", "/auth/otp", {"phone": phone}).body["otp"]
-        reply = self.call("POST", "/auth/verify", {"phone": phone, "otp": code})
-        assert reply.status == 200, reply.body
-        return reply.body["access_token"]
-
-    def generate(self, count: int, admin_key: str, **fields: Any) -> list[str]:
-        reply = self.call("POST", "/coupons/generate", {"count": count, **fields}, {"X-API-Key": admin_key})
-        assert reply.status == 201, reply.body
-        return [c["token"] for c in reply.body["coupons"]]
+    @property
+    def db_path(self) -> Path | None:
+        return self.database.path
 
     def workers(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
@@ -109,43 +74,39 @@ class LiveServer:
         self.process.wait()
 
     @contextmanager
-    def database(self) -> Iterator[sqlite3.Connection]:
-        """A connection of the test's own to the server's database file."""
-        conn = sqlite3.connect(self.db_path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def probe(self) -> Iterator[Probe]:
+        """A connection of the test's own to the server's database."""
+        with self.database.connect() as db:
+            yield db
 
 
-def gunicorn_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
+def service_env(database: TestDatabase, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a server or command of the tests runs with. Set in the environment, so
+    it wins over any .env in the repository."""
     base = dict(os.environ)
     base.update(
         {
-            # Set in the environment, so they win over any .env in the repository.
             "APP_ENV": "development",
             "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
             "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
-            "DATABASE_URL": f"sqlite:///{folder / 'rewards.db'}",
+            "DATABASE_URL": database.url,
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",
             "OTP_SEND_LIMIT": "100000",
             "AUTH_IP_RATE_LIMIT": "100000 per hour",
         }
     )
-    base.update(env)
+    base.update(env or {})
     return base
 
 
-def start_gunicorn(folder: Path, workers: int = 4, env: dict[str, str] | None = None, init: bool = True) -> LiveServer:
+def start_gunicorn(
+    database: TestDatabase, folder: Path, workers: int = 4, env: dict[str, str] | None = None
+) -> LiveServer:
     folder.mkdir(parents=True, exist_ok=True)
-    db_path = folder / "rewards.db"
-    if init:
-        init_schema(str(db_path))
     port = free_port()
     log_path = folder / "gunicorn.log"
-    full_env = gunicorn_env(folder, env or {})
+    full_env = service_env(database, env)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*GUNICORN, "app:app", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
@@ -155,18 +116,18 @@ def start_gunicorn(folder: Path, workers: int = 4, env: dict[str, str] | None = 
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", db_path, process, log_path, full_env)
+    server = LiveServer(f"http://127.0.0.1:{port}", database, process, log_path, full_env)
     wait_until_serving(server)
     return server
 
 
-def wait_until_serving(server: LiveServer, timeout: float = 20) -> None:
+def wait_until_serving(server: LiveServer, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {server.process.returncode}:\n{server.log()}")
         try:
-            if server.call("GET", "/version", timeout=2).status == 200:
+            if server.api.call("GET", "/version", timeout=2).status == 200:
                 return
         except OSError:
             pass

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, send_from_directory
 
 bp = Blueprint("docs", __name__)
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 SWAGGER_UI = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 PAGE = """<!DOCTYPE html>

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from . import clock, validation
-from .db import get_db
-from .errors import InvalidRequest
-from .otp import OtpPolicy, issue_otp, verify_otp
-from .otp_delivery import log_delivery, webhook_delivery
+from .. import clock
+from ..db import get_db
+from ..exceptions import InvalidRequest
+from ..http import validation
+from .delivery import log_delivery, webhook_delivery
+from .otp import OtpPolicy, confirm_otp, issue_otp, verify_otp
 from .tokens import issue_access_token
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -25,28 +26,30 @@ def _policy() -> OtpPolicy:
     )
 
 
+def _client_address() -> str:
+    # ProxyFix (PROXY_COUNT) has already put the real client here when proxies are declared.
+    return request.remote_addr or "unknown"
+
+
 @bp.post("/otp")
 def request_code():
     phone = validation.phone(validation.json_body())
     config = current_app.config
-    delivery = config["OTP_DELIVERY"]
-    if delivery == "webhook":
-        deliver = webhook_delivery(config["OTP_WEBHOOK_URL"], config["OTP_WEBHOOK_TIMEOUT_SECONDS"])
-    else:
-        deliver = log_delivery
+    key = current_app.extensions["rewards.otp_key"]
+    webhook = config["OTP_DELIVERY"] == "webhook"
     policy = _policy()
-    code = issue_otp(
-        get_db(),
-        current_app.extensions["rewards.otp_key"],
-        phone,
-        policy,
-        clock.now(),
-        deliver,
-        confirm_delivery=delivery == "webhook",
-        address=request.remote_addr or "unknown",
-    )
+    db = get_db()
+    with db.write() as tx:
+        code = issue_otp(tx, key, phone, policy, clock.now(), address=_client_address(), usable=not webhook)
+    # Delivered outside the transaction: a slow SMS gateway must not hold the database.
+    if webhook:
+        webhook_delivery(config["OTP_WEBHOOK_URL"], config["OTP_WEBHOOK_TIMEOUT_SECONDS"])(phone, code)
+        with db.write() as tx:
+            confirm_otp(tx, key, phone, code)
+    else:
+        log_delivery(phone, code)
     body = {"status": "sent", "expires_in": policy.ttl_seconds}
-    if delivery == "response":
+    if config["OTP_DELIVERY"] == "response":
         body["otp"] = code
     return body
 
@@ -59,15 +62,9 @@ def verify_code():
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
         raise InvalidRequest("'otp' must be the 6-digit code as a string.")
     now = clock.now()
-    user, database = verify_otp(
-        get_db(),
-        current_app.extensions["rewards.otp_key"],
-        phone,
-        code,
-        _policy(),
-        now,
-        address=request.remote_addr or "unknown",
-    )
+    key = current_app.extensions["rewards.otp_key"]
+    with get_db().write() as tx:
+        user, database = verify_otp(tx, key, phone, code, _policy(), now, address=_client_address())
     ttl = current_app.config["JWT_TTL_SECONDS"]
     return {
         "access_token": issue_access_token(user["id"], database, current_app.config["JWT_SECRET"], ttl, now),

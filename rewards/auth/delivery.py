@@ -8,13 +8,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from .errors import Problem
+from ..exceptions import OtpDeliveryFailed
 
 log = logging.getLogger(__name__)
-
-
-class OtpDeliveryFailed(Problem):
-    status, code = 502, "otp_delivery_failed"
 
 
 def log_delivery(phone: str, code: str) -> None:

@@ -8,10 +8,9 @@ import re
 from typing import Any
 
 from flask import current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge as PayloadTooLarge
 
-from .clock import now, parse_rfc3339
-from .errors import InvalidRequest, Problem
+from ..clock import now, parse_rfc3339
+from ..exceptions import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -21,10 +20,6 @@ MAX_ID = 2**63 - 1
 _MISSING = object()
 # How much of an oversized chunked body is read and thrown away before answering 413, in MiB.
 DRAIN_CHUNKS = 16
-
-
-class UnsupportedMediaType(Problem):
-    status, code = 415, "unsupported_media_type"
 
 
 def json_body() -> dict[str, Any]:
@@ -137,7 +132,7 @@ def _body_bytes() -> bytes:
         for _ in range(DRAIN_CHUNKS):
             if not stream.read(1 << 20):
                 break
-        raise PayloadTooLarge()
+        raise PayloadTooLarge("The request body is larger than 1 MiB.")
     return raw
 
 

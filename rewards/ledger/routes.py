@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from flask import Blueprint
 
-from . import clock, validation
-from .db import get_db
-from .errors import Forbidden, InvalidRequest, Problem
-from .guards import bearer_user, has_admin_key
-from .transactions import read_transaction
+from .. import clock
+from ..db import Transaction, get_db
+from ..exceptions import Forbidden, InvalidRequest, UserNotFound
+from ..http import validation
+from ..http.guards import bearer_user, has_admin_key
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
 
@@ -18,19 +16,14 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
-class UserNotFound(Problem):
-    status, code = 404, "user_not_found"
-
-
-def read_wallet(conn: sqlite3.Connection, user_id: int, limit: int, before: int | None) -> dict[str, object]:
-    """The wallet page, or UserNotFound. One snapshot, so balance and ledger agree."""
-    with read_transaction(conn):
-        user = conn.execute("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,)).fetchone()
-        if user is None:
-            raise UserNotFound("No user has that id.")
-        # One more row than asked tells whether there is a next page without a COUNT.
-        rows = conn.execute(
-            """
+def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, object]:
+    """The wallet page, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
+    user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
+    if user is None:
+        raise UserNotFound("No user has that id.")
+    # One more row than asked tells whether there is a next page without a COUNT.
+    rows = tx.all(
+        """
             SELECT l.id, l.kind, l.points, c.token AS coupon_token, l.created_at
             FROM ledger_entries l
             LEFT JOIN scans s ON s.id = l.scan_id
@@ -39,8 +32,8 @@ def read_wallet(conn: sqlite3.Connection, user_id: int, limit: int, before: int 
             ORDER BY l.id DESC
             LIMIT ?
             """,
-            (user_id, before if before is not None else validation.MAX_ID, limit + 1),
-        ).fetchall()
+        (user_id, before if before is not None else validation.MAX_ID, limit + 1),
+    )
     page = rows[:limit]
     return {
         "user_id": user["id"],
@@ -71,7 +64,8 @@ def _page() -> tuple[int, int | None]:
 def my_wallet():
     user = bearer_user()
     limit, before = _page()
-    return read_wallet(get_db(), user["id"], limit, before)
+    with get_db().snapshot() as tx:
+        return read_wallet(tx, user["id"], limit, before)
 
 
 @bp.get("/<user_ref>/wallet")
@@ -86,4 +80,5 @@ def user_wallet(user_ref: str):
     if caller is not None and caller["id"] != user_id:
         raise Forbidden("A user may read only their own wallet.")
     limit, before = _page()
-    return read_wallet(get_db(), user_id, limit, before)
+    with get_db().snapshot() as tx:
+        return read_wallet(tx, user_id, limit, before)

@@ -1,0 +1,78 @@
+-- Schema version 1: release 1.0.0's schema.sql, as it was shipped. Never edit an applied
+-- migration: add the next one. Times are Unix seconds (UTC) in INTEGER
+-- columns: cheap to compare and index; the API formats them as RFC 3339.
+--
+-- Money-like rule: a user's balance only ever changes in the same transaction that appends a
+-- ledger entry, so SUM(ledger_entries.points) = users.balance is an invariant the tests check.
+
+CREATE TABLE IF NOT EXISTS users (
+    id          INTEGER PRIMARY KEY,
+    phone       TEXT    NOT NULL UNIQUE CHECK (phone GLOB '+[1-9]*' AND length(phone) BETWEEN 9 AND 16),
+    -- Kept beside the ledger so a wallet or a scan costs the same at 10 rows as at 100,000.
+    balance     INTEGER NOT NULL DEFAULT 0,
+    scans       INTEGER NOT NULL DEFAULT 0 CHECK (scans >= 0),
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS batches (
+    id          INTEGER PRIMARY KEY,
+    label       TEXT    CHECK (label IS NULL OR length(label) <= 100),
+    count       INTEGER NOT NULL CHECK (count >= 1),
+    points      INTEGER NOT NULL CHECK (points BETWEEN 1 AND 1000000),
+    expires_at  INTEGER,
+    created_at  INTEGER NOT NULL,
+    -- Room for withdrawing a whole batch later without touching its coupons.
+    voided_at   INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS coupons (
+    id          INTEGER PRIMARY KEY,
+    token       TEXT    NOT NULL UNIQUE CHECK (length(token) = 36 AND token = lower(token)),
+    batch_id    INTEGER NOT NULL REFERENCES batches (id),
+    status      TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'redeemed', 'void'))
+);
+CREATE INDEX IF NOT EXISTS coupons_by_batch ON coupons (batch_id);
+
+CREATE TABLE IF NOT EXISTS scans (
+    id          INTEGER PRIMARY KEY,
+    coupon_id   INTEGER NOT NULL REFERENCES coupons (id),
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    created_at  INTEGER NOT NULL
+);
+-- The last guard of exactly-once redemption: whatever the code above it does, a coupon can
+-- have one scan row at most.
+CREATE UNIQUE INDEX IF NOT EXISTS scans_one_per_coupon ON scans (coupon_id);
+CREATE INDEX IF NOT EXISTS scans_by_user ON scans (user_id);
+
+-- Append-only record of every change to a balance. 'scan' credits a redemption; the other
+-- kinds are reserved for reversals, debits (spending points) and operator adjustments.
+CREATE TABLE IF NOT EXISTS ledger_entries (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    kind        TEXT    NOT NULL CHECK (kind IN ('scan', 'reversal', 'debit', 'adjustment')),
+    points      INTEGER NOT NULL CHECK (points <> 0),
+    scan_id     INTEGER REFERENCES scans (id),
+    created_at  INTEGER NOT NULL,
+    CHECK (kind <> 'scan' OR (scan_id IS NOT NULL AND points > 0))
+);
+-- Serves the wallet's newest-first pages: (user_id, id < before) ORDER BY id DESC.
+CREATE INDEX IF NOT EXISTS ledger_by_user ON ledger_entries (user_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_credit_per_scan ON ledger_entries (scan_id) WHERE kind = 'scan';
+
+-- One live one-time code per phone: issuing a new one replaces the old. Only a keyed hash of
+-- the code is stored. delivered = 0 while a webhook delivery is under way, so a code that was
+-- never sent can never be used.
+CREATE TABLE IF NOT EXISTS otp_codes (
+    phone       TEXT    PRIMARY KEY,
+    code_hash   TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    delivered   INTEGER NOT NULL CHECK (delivered IN (0, 1))
+) WITHOUT ROWID;
+
+-- Fixed-window counters shared by every worker process (keys like 'otp:+1555...', 'scan:7').
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key          TEXT    PRIMARY KEY,
+    window_start INTEGER NOT NULL,
+    hits         INTEGER NOT NULL CHECK (hits >= 1)
+) WITHOUT ROWID;

@@ -1,0 +1,113 @@
+"""One-time login codes: issue and verify, inside the caller's transaction.
+
+A code is 6 digits from `secrets`, stored only as an HMAC keyed by a key derived from
+JWT_SECRET, so a copy of the database does not reveal live codes. One live code per phone; a
+new one replaces the old. A code works once, before it expires, and is burned after
+OTP_MAX_ATTEMPTS wrong guesses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from .. import ratelimit
+from ..db import Transaction
+from ..exceptions import InvalidOtp, RateLimited, TooManyAttempts
+
+_WRONG = "The code is wrong, expired or already used; request a new one."
+_BURNED = "Too many wrong codes; this one is burned, request a new one."
+
+
+@dataclass(frozen=True)
+class OtpPolicy:
+    ttl_seconds: int
+    max_attempts: int
+    send_limit: int
+    send_window_seconds: int
+    # AUTH_IP_RATE_LIMIT: /auth/otp and /auth/verify calls per client address, counted together
+    # against SMS pumping and guessing across many phones.
+    address_limit: tuple[int, int]
+
+
+def otp_key(jwt_secret: str) -> bytes:
+    """The HMAC key for codes, separate from the token-signing use of the same secret."""
+    return hmac.new(jwt_secret.encode(), b"rewards one-time codes", hashlib.sha256).digest()
+
+
+def _code_hash(key: bytes, phone: str, code: str) -> str:
+    return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _count(tx: Transaction, key: str, limit: tuple[int, int], now: int, detail: str) -> None:
+    """Count one call against `key`; the count persists even when this call is refused."""
+    verdict = ratelimit.hit(tx, key, limit[0], limit[1], now)
+    tx.keep_on_refusal()
+    if not verdict.allowed:
+        raise RateLimited(detail, retry_after=verdict.retry_after)
+
+
+def issue_otp(
+    tx: Transaction, key: bytes, phone: str, policy: OtpPolicy, now: int, *, address: str, usable: bool
+) -> str:
+    """Store a fresh code for `phone`, replacing any earlier one, and return it. A code stored
+    not `usable` works only after confirm_otp(): a code that never reached the phone (a
+    failed webhook) must never work."""
+    _count(tx, f"auth-ip:{address}", policy.address_limit, now, "Too many login calls from this address; wait.")
+    _count(
+        tx, f"otp:{phone}", (policy.send_limit, policy.send_window_seconds), now, "Too many codes for this phone; wait."
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    tx.execute(
+        """
+        INSERT INTO otp_codes (phone, code_hash, expires_at, attempts, delivered)
+        VALUES (?, ?, ?, 0, ?)
+        ON CONFLICT (phone) DO UPDATE SET
+            code_hash = excluded.code_hash, expires_at = excluded.expires_at,
+            attempts = 0, delivered = excluded.delivered
+        """,
+        (phone, _code_hash(key, phone, code), now + policy.ttl_seconds, 1 if usable else 0),
+    )
+    return code
+
+
+def confirm_otp(tx: Transaction, key: bytes, phone: str, code: str) -> None:
+    """The gateway took the code: it may be used now. Only this code: a newer request for the
+    same phone may have replaced it meanwhile."""
+    tx.execute(
+        "UPDATE otp_codes SET delivered = 1 WHERE phone = ? AND code_hash = ?", (phone, _code_hash(key, phone, code))
+    )
+
+
+def verify_otp(
+    tx: Transaction, key: bytes, phone: str, code: str, policy: OtpPolicy, now: int, *, address: str
+) -> tuple[dict[str, object], str]:
+    """Spend the code; return the phone's user (created on its first login) and the database
+    instance its token is to name."""
+    _count(tx, f"auth-ip:{address}", policy.address_limit, now, "Too many login calls from this address; wait.")
+    # FOR UPDATE: twenty verifies of one code must check and spend it one after another.
+    row = tx.one(
+        "SELECT code_hash, expires_at, attempts, delivered FROM otp_codes WHERE phone = ? FOR UPDATE", (phone,)
+    )
+    if row is None or not row["delivered"] or row["expires_at"] <= now:
+        raise InvalidOtp(_WRONG)
+    if row["attempts"] >= policy.max_attempts:
+        raise TooManyAttempts(_BURNED)
+    if not hmac.compare_digest(row["code_hash"], _code_hash(key, phone, code)):
+        attempts = row["attempts"] + 1
+        tx.execute("UPDATE otp_codes SET attempts = ? WHERE phone = ?", (attempts, phone))
+        tx.keep_on_refusal()  # the wrong guess counts
+        raise TooManyAttempts(_BURNED) if attempts >= policy.max_attempts else InvalidOtp(_WRONG)
+    tx.execute("DELETE FROM otp_codes WHERE phone = ?", (phone,))
+    user = tx.one(
+        """
+        INSERT INTO users (phone, created_at) VALUES (?, ?)
+        ON CONFLICT (phone) DO UPDATE SET phone = excluded.phone
+        RETURNING id, phone
+        """,
+        (phone, now),
+    )
+    instance = tx.scalar("SELECT instance FROM database_instance WHERE id = 1")
+    return {"id": user["id"], "phone": user["phone"]}, instance

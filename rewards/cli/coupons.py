@@ -1,0 +1,90 @@
+"""gen-coupons: a batch of coupons from the shell, streamed to CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from .. import clock
+from ..coupons.batches import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
+from ..db import get_db
+from ..exceptions import DatabaseUnavailable
+
+
+def _future_time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        seconds = clock.parse_rfc3339(value)
+    except (ValueError, OverflowError, OSError):
+        raise click.BadParameter("must be an RFC 3339 time such as 2027-06-30T23:59:59Z") from None
+    if seconds <= clock.now():
+        raise click.BadParameter("must be in the future")
+    return seconds
+
+
+def _label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_LABEL:
+        raise click.BadParameter(f"must be at most {MAX_LABEL} characters")
+    return value
+
+
+@click.command("gen-coupons")
+@with_appcontext
+@click.option("--count", required=True, type=click.IntRange(1, CLI_MAX_COUNT), help="How many coupons.")
+@click.option("--points", default=DEFAULT_POINTS, show_default=True, type=click.IntRange(1, MAX_POINTS))
+@click.option("--expires-at", callback=_future_time, help="RFC 3339 time, in the future.")
+@click.option("--label", callback=_label, help=f"At most {MAX_LABEL} characters.")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="CSV file (default: stdout)."
+)
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+def gen_coupons_command(
+    count: int, points: int, expires_at: int | None, label: str | None, output: Path | None, force: bool
+) -> None:
+    """Create one batch of coupons and write them as CSV."""
+    if output and output.exists() and not force:
+        # The tokens of an earlier batch may live only in that file.
+        raise click.BadParameter(f"{output} exists; choose a new file or add --force", param_hint="--output")
+    try:
+        stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    except OSError as error:
+        raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
+    expiry = clock.to_rfc3339(expires_at) or ""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["token", "points", "expires_at", "batch_id"])
+    db = get_db()
+    try:
+        with db.write() as tx:
+            batch = create_batch(
+                tx,
+                count=count,
+                points=points,
+                expires_at=expires_at,
+                label=label,
+                now=clock.now(),
+                on_chunk=lambda batch_id, tokens: writer.writerows((t, points, expiry, batch_id) for t in tokens),
+            )
+            stream.flush()
+    except (DatabaseUnavailable, db.backend.driver_error, OSError) as error:
+        # The transaction rolled back: the tokens written so far name no coupon.
+        if output:
+            stream.close()
+            output.unlink(missing_ok=True)
+        reason = error.reason if isinstance(error, DatabaseUnavailable) else type(error).__name__
+        raise click.ClickException(
+            f"nothing was created ({reason}); is the database at {db.describe()} there? "
+            "`flask --app app init-db` creates it"
+        ) from None
+    finally:
+        if output:
+            stream.close()
+    click.echo(
+        f"batch {batch.id}: {count} coupons of {points} points, expiring {clock.to_rfc3339(expires_at) or 'never'}"
+        f" -> {output or 'stdout'}",
+        err=True,
+    )

@@ -1,0 +1,60 @@
+"""init-db and backup: the database's own commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..db import get_db
+from ..db.migrate import SchemaTooNew, init_db, schema_for
+
+
+@click.command("init-db")
+@with_appcontext
+@click.option("--reset", is_flag=True, help="Drop all data first (asks unless --yes).")
+@click.option("--yes", is_flag=True, help="Do not ask before --reset.")
+def init_db_command(reset: bool, yes: bool) -> None:
+    """Create or upgrade the schema; running it again keeps every row."""
+    backend = get_db().backend
+    if reset and not yes:
+        click.confirm(f"Delete every coupon, user and scan in {backend.describe()}?", abort=True)
+    try:
+        click.echo(init_db(backend, reset=reset))
+    except SchemaTooNew as error:
+        raise click.ClickException(str(error)) from None
+    except backend.driver_error as error:
+        raise click.ClickException(f"cannot set up the database at {backend.describe()}: {_reason(error)}") from None
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(destination: Path) -> None:
+    """Copy the live database (SQLite) to a new file DESTINATION."""
+    backend = get_db().backend
+    if backend.name == "postgresql":
+        raise click.UsageError(
+            "backup copies SQLite files; for PostgreSQL use pg_dump, e.g. "
+            'pg_dump --format=custom --file=rewards.dump "$DATABASE_URL"'
+        )
+    if destination.exists():
+        raise click.BadParameter(f"{destination} exists; choose a new file", param_hint="DESTINATION")
+    if not destination.parent.is_dir():
+        raise click.BadParameter(f"the folder {destination.parent} does not exist", param_hint="DESTINATION")
+    try:
+        schema_for(backend).backup(destination)
+    except backend.driver_error as error:
+        destination.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot back up to {destination}: {_reason(error)}") from None
+    click.echo(f"Backed up {backend.describe()} to {destination}", err=True)
+    current_app.logger.debug("backup written to %s", destination)
+
+
+def _reason(error: Exception) -> str:
+    # A driver's message can quote a connection string; the first line never holds a password
+    # for either driver, but the error's class is enough for people and safe for logs.
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first}" if "password" not in first.lower() else type(error).__name__

@@ -1,0 +1,1 @@
+"""Coupons: tokens (tokens.py), batches (batches.py) and the operator's routes (routes.py)."""

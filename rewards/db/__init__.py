@@ -1,0 +1,229 @@
+"""The database seam: one face for services, one backend module per engine behind it.
+
+Services get a `Transaction` that the route or command opened, run hand-written SQL on it and
+raise domain exceptions; they never BEGIN or COMMIT. SQL is written once, in PostgreSQL's
+spelling where the engines differ in a way a backend can translate mechanically (`?`
+placeholders become `%s`; `FOR UPDATE` is dropped on SQLite, whose BEGIN IMMEDIATE already
+serialises writers). What cannot be translated (schema, bulk insert, backup, health, which
+errors mean "unavailable") lives in `sqlite.py` and `postgresql.py`.
+
+Each thread of each worker process keeps one connection for its whole life: opening one per
+request cost SQLite 82-85% of a redemption's rate (bench/RESULTS.md), and a PostgreSQL
+connection costs a fork on the server.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from flask import current_app
+
+from ..exceptions import DatabaseUnavailable, Refusal
+
+
+class Backend(Protocol):
+    """What an engine module provides; see sqlite.py and postgresql.py."""
+
+    name: str
+    driver_error: type[Exception]
+
+    def describe(self) -> str: ...
+    def connect(self) -> Any: ...
+    def still_usable(self, conn: Any) -> bool: ...
+    def translate(self, sql: str) -> str: ...
+    def begin_write(self, conn: Any) -> None: ...
+    def begin_snapshot(self, conn: Any) -> None: ...
+    def in_transaction(self, conn: Any) -> bool: ...
+    def is_unavailable(self, error: Exception) -> bool: ...
+    def insert_coupons(self, conn: Any, batch_id: int, tokens: Sequence[str]) -> None: ...
+    def unavailable_reason(self, conn: Any) -> str | None: ...
+
+
+class Transaction:
+    """An open transaction: what a service is handed."""
+
+    def __init__(self, backend: Backend, conn: Any) -> None:
+        self.backend = backend
+        self.conn = conn
+        self._kept = False
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return self.conn.execute(self.backend.translate(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.backend.executemany(self.conn, self.backend.translate(sql), rows)
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def insert_coupons(self, batch_id: int, tokens: Sequence[str]) -> None:
+        self.backend.insert_coupons(self.conn, batch_id, tokens)
+
+    def keep_on_refusal(self) -> None:
+        """What was written so far is bookkeeping that must persist even when the action is
+        refused (a counted rate-limit hit, a wrong code counted against its limit): a Refusal
+        raised after this point undoes only what came after it, then commits."""
+        self.conn.execute("SAVEPOINT kept")
+        self._kept = True
+
+
+class Database:
+    """The app's database: a backend and one kept connection per thread and process."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[Any] = []
+
+    def describe(self) -> str:
+        return self.backend.describe()
+
+    def connection(self) -> Any:
+        """This thread's connection; a new one after a fork, or when the old one is broken
+        (a PostgreSQL restart) or its SQLite file was replaced."""
+        kept = getattr(self._local, "kept", None)
+        if kept is not None:
+            pid, conn = kept
+            if pid == os.getpid() and self.backend.still_usable(conn):
+                return conn
+            self._forget(conn, close=pid == os.getpid())
+        try:
+            conn = self.backend.connect()
+        except self.backend.driver_error as error:
+            if self.backend.is_unavailable(error):
+                raise DatabaseUnavailable(f"cannot connect to {self.describe()} ({_reason(error)})") from None
+            raise
+        self._local.kept = (os.getpid(), conn)
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back on any error,
+        except a Refusal after keep_on_refusal(), which commits what came before it."""
+        conn = self.connection()
+        with self._translating_errors(conn):
+            self.backend.begin_write(conn)
+            tx = Transaction(self.backend, conn)
+            try:
+                yield tx
+            except Refusal:
+                if tx._kept:
+                    conn.execute("ROLLBACK TO SAVEPOINT kept")
+                    self._commit(conn)
+                else:
+                    self._rollback(conn)
+                raise
+            except BaseException:
+                self._rollback(conn)
+                raise
+            self._commit(conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Transaction]:
+        """One consistent, read-only view for several SELECTs (a wallet page: its balance
+        and its ledger must agree)."""
+        conn = self.connection()
+        with self._translating_errors(conn):
+            self.backend.begin_snapshot(conn)
+            try:
+                yield Transaction(self.backend, conn)
+            finally:
+                self._rollback(conn)
+
+    def read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        """One statement outside any transaction: its first row."""
+        conn = self.connection()
+        with self._translating_errors(conn):
+            return conn.execute(self.backend.translate(sql), params).fetchone()
+
+    def end_request(self) -> None:
+        """A kept connection must never carry a transaction into the next request."""
+        kept = getattr(self._local, "kept", None)
+        if kept is not None and kept[0] == os.getpid() and self.backend.still_usable(kept[1]):
+            self._rollback(kept[1])
+
+    def close(self) -> None:
+        """Close every connection this process opened (tests, shutdown)."""
+        with self._lock:
+            connections, self._all = self._all, []
+        for conn in connections:
+            try:
+                conn.close()
+            except self.backend.driver_error:
+                pass
+        self._local = threading.local()
+
+    @contextmanager
+    def _translating_errors(self, conn: Any) -> Iterator[None]:
+        """An engine's "cannot serve this now" errors become DatabaseUnavailable (503); a
+        bug in a statement stays what it is (500)."""
+        try:
+            yield
+        except self.backend.driver_error as error:
+            if self.backend.is_unavailable(error):
+                self._rollback(conn)
+                raise DatabaseUnavailable(_reason(error)) from error
+            raise
+
+    def _commit(self, conn: Any) -> None:
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (a full disk) must not leave the kept connection mid-transaction.
+            self._rollback(conn)
+            raise
+
+    def _rollback(self, conn: Any) -> None:
+        try:
+            if self.backend.in_transaction(conn):
+                conn.execute("ROLLBACK")
+        except self.backend.driver_error:
+            pass  # a broken connection: still_usable() replaces it on the next request
+
+    def _forget(self, conn: Any, *, close: bool) -> None:
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        if close:
+            try:
+                conn.close()
+            except self.backend.driver_error:
+                pass
+        self._local.kept = None
+
+
+def _reason(error: Exception) -> str:
+    """For the log: the error's class and the engine's code for it, never its message (which
+    can quote a statement's values or a connection string)."""
+    code = getattr(error, "sqlite_errorname", None) or getattr(error, "sqlstate", None)
+    return f"{type(error).__name__} {code}" if code else type(error).__name__
+
+
+def open_database(config: dict[str, Any]) -> Database:
+    """The Database for DATABASE_URL: SQLite or PostgreSQL by the URL's scheme."""
+    if config["DATABASE_ENGINE"] == "postgresql":
+        from .postgresql import PostgresBackend
+
+        return Database(PostgresBackend(config["DATABASE_URL"], config["DATABASE_BUSY_TIMEOUT_MS"]))
+    from .sqlite import SqliteBackend
+
+    return Database(SqliteBackend(config["DATABASE_PATH"], config["DATABASE_BUSY_TIMEOUT_MS"]))
+
+
+def get_db() -> Database:
+    """The current app's database."""
+    return current_app.extensions["rewards.db"]

@@ -1,0 +1,190 @@
+"""PostgreSQL through psycopg 3: the engine for several app hosts on one database.
+
+Under READ COMMITTED a read followed by a write must lock what it read, so the shared SQL says
+`FOR UPDATE` where it matters; the UNIQUE indexes stand behind it. A statement that fails
+aborts the whole transaction here (a later COMMIT silently rolls back), so the services avoid
+expected errors altogether (`ON CONFLICT DO NOTHING`) instead of catching them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.pq import TransactionStatus
+
+# SQLSTATE classes and codes that mean "the database cannot serve this now": connection
+# exceptions (08), insufficient resources such as a full disk (53), operator intervention
+# such as a shutdown (57), a lock not had within lock_timeout (55P03), a read-only server
+# (25006), and serialisation failures and deadlocks (40001, 40P01), which a retry resolves.
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
+_UNAVAILABLE_CODES = frozenset({"55P03", "25006", "40001", "40P01"})
+_PLACEHOLDER = re.compile(r"'[^']*'|(?<!:):([a-z_]+)\b|\?|%")
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class Row(tuple):
+    """A row readable by position or by column name, like sqlite3.Row, so services and tests
+    read rows the same way on both engines."""
+
+    __slots__ = ()
+    names: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _row_factory(cursor: psycopg.Cursor) -> Any:
+    if cursor.description is None:
+        return tuple
+    row_type = type("Row", (Row,), {"__slots__": (), "names": {c.name: i for i, c in enumerate(cursor.description)}})
+    return lambda values: row_type(values)
+
+
+class PostgresBackend:
+    name = "postgresql"
+    driver_error = psycopg.Error
+
+    def __init__(self, url: str, lock_timeout_ms: int) -> None:
+        self.url = url
+        self.lock_timeout_ms = lock_timeout_ms
+
+    def describe(self) -> str:
+        return describe_url(self.url)
+
+    def connect(self) -> psycopg.Connection:
+        return connect(self.url, self.lock_timeout_ms)
+
+    def still_usable(self, conn: psycopg.Connection) -> bool:
+        return not conn.closed and not conn.broken
+
+    def translate(self, sql: str) -> str:
+        return _translate(sql)
+
+    def begin_write(self, conn: psycopg.Connection) -> None:
+        conn.execute("BEGIN")
+
+    def begin_snapshot(self, conn: psycopg.Connection) -> None:
+        # Under READ COMMITTED each SELECT sees its own moment: a balance and its ledger read
+        # one after the other could disagree.
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def in_transaction(self, conn: psycopg.Connection) -> bool:
+        return conn.info.transaction_status != TransactionStatus.IDLE
+
+    def executemany(self, conn: psycopg.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+    def is_unavailable(self, error: Exception) -> bool:
+        state = getattr(error, "sqlstate", None)
+        if state is None:
+            # Could not connect, or the connection died under us: no server answer to classify.
+            return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+        return state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_CODES
+
+    def insert_coupons(self, conn: psycopg.Connection, batch_id: int, tokens: Sequence[str]) -> None:
+        # COPY streams the rows in one statement: the bulk path PostgreSQL is built for.
+        with conn.cursor() as cursor, cursor.copy("COPY coupons (token, batch_id) FROM STDIN") as copy:
+            for token in tokens:
+                copy.write_row((token, batch_id))
+
+    def unavailable_reason(self, conn: psycopg.Connection) -> str | None:
+        if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+            return "the server is a read-only standby"
+        return None
+
+
+@lru_cache(maxsize=512)
+def _translate(sql: str) -> str:
+    """`?` -> `%s`, `:name` -> `%(name)s`, a literal `%` -> `%%`; string literals untouched."""
+
+    def replace(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text.startswith("'"):
+            return text
+        if text == "?":
+            return "%s"
+        if text == "%":
+            return "%%"
+        return f"%({match.group(1)})s"
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+def connect(url: str, lock_timeout_ms: int = 5000) -> psycopg.Connection:
+    conn = psycopg.connect(
+        url,
+        # BEGIN and COMMIT are ours, as on SQLite.
+        autocommit=True,
+        row_factory=_row_factory,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        # A request waits this long for a row lock before it answers 503, as SQLite's writers
+        # wait for the write lock (DATABASE_BUSY_TIMEOUT_MS).
+        options=f"-c lock_timeout={int(lock_timeout_ms)} -c TimeZone=UTC",
+        application_name="rewards",
+    )
+    return conn
+
+
+def describe_url(url: str) -> str:
+    """Where the database is, for people: never the password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return f"postgresql://{user}{host}{parts.path}"
+
+
+class PostgresSchema:
+    """init-db's side of PostgreSQL: the version table, scripts applied in one transaction."""
+
+    fresh_schema = Path(__file__).resolve().parents[2] / "schema.postgresql.sql"
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        self.url = backend.url
+
+    def open(self) -> psycopg.Connection:
+        return connect(self.url)
+
+    def version(self, conn: psycopg.Connection) -> int:
+        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
+        if not exists:
+            return 0
+        return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+    def is_empty(self, conn: psycopg.Connection) -> bool:
+        return conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()[0] == 0
+
+    def apply(self, conn: psycopg.Connection, script: str, version: int) -> None:
+        """`script` and the new version in one transaction: all of it or none (PostgreSQL's
+        DDL is transactional)."""
+        with conn.transaction():
+            conn.execute(script)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, extract(epoch FROM now())::bigint)",
+                (version,),
+            )
+
+    def drop_everything(self, conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            names = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+            if names:
+                conn.execute(
+                    pgsql.SQL("DROP TABLE {} CASCADE").format(pgsql.SQL(", ").join(map(pgsql.Identifier, names)))
+                )
+
+    def backup(self, destination: Path) -> None:
+        raise NotImplementedError("use pg_dump")

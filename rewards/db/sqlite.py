@@ -1,0 +1,236 @@
+"""SQLite, the embedded engine: one file shared by every worker process.
+
+Writers are serialised by BEGIN IMMEDIATE, which takes the write lock up front, so a read
+followed by a write inside one transaction sees nothing change in between (PostgreSQL needs
+FOR UPDATE for that; it is dropped here). WAL lets readers go on while one writer commits.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+# SQLite's primary result codes that mean "the database cannot serve this now", as opposed to
+# a bug in a statement: busy past the lock timeout, read-only, I/O error, full, cannot open.
+UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+SQLITE_BUSY = 5
+# Below this much free space a redemption may fail half-way through its commit; say so early.
+MIN_FREE_BYTES = 1 << 20
+
+_FIRST_WAIT = 0.00005
+_LONGEST_WAIT = 0.002
+_FOR_UPDATE = re.compile(r"\s+FOR UPDATE(?: OF \w+)?\s*$", re.IGNORECASE)
+
+
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, plus which file (inode) it opened and how long it waits for the
+    write lock."""
+
+    lock_timeout: float = 5.0
+    identity: tuple[int, int] = (0, 0)
+
+
+class SqliteBackend:
+    name = "sqlite"
+    driver_error = sqlite3.Error
+
+    def __init__(self, path: str, lock_timeout_ms: int) -> None:
+        self.path = path
+        self.lock_timeout_ms = lock_timeout_ms
+
+    def describe(self) -> str:
+        return self.path
+
+    def connect(self) -> Connection:
+        """Without a file there is no database: only init-db creates one."""
+        try:
+            identity = os.stat(self.path)
+        except FileNotFoundError:
+            raise sqlite3.OperationalError("unable to open database file: it does not exist") from None
+        conn = connect(self.path, self.lock_timeout_ms)
+        conn.identity = (identity.st_dev, identity.st_ino)
+        return conn
+
+    def still_usable(self, conn: Connection) -> bool:
+        # A restore that moves a file into place, or a deleted file, must not leave us writing
+        # into an inode nobody will ever read again.
+        try:
+            identity = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return conn.identity == (identity.st_dev, identity.st_ino)
+
+    def translate(self, sql: str) -> str:
+        return _translate(sql)
+
+    def begin_write(self, conn: Connection) -> None:
+        begin_immediate(conn)
+
+    def begin_snapshot(self, conn: Connection) -> None:
+        # A deferred BEGIN takes no lock, so it never waits; WAL gives it one snapshot.
+        conn.execute("BEGIN")
+
+    def in_transaction(self, conn: Connection) -> bool:
+        return conn.in_transaction
+
+    def executemany(self, conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
+    def is_unavailable(self, error: Exception) -> bool:
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is None:
+            # Raised by connect() for a missing file, or by sqlite3 without a code.
+            return isinstance(error, sqlite3.OperationalError)
+        return (code & 0xFF) in UNAVAILABLE_CODES
+
+    def insert_coupons(self, conn: Connection, batch_id: int, tokens: Sequence[str]) -> None:
+        conn.executemany("INSERT INTO coupons (token, batch_id) VALUES (?, ?)", ((t, batch_id) for t in tokens))
+
+    def unavailable_reason(self, conn: Connection) -> str | None:
+        """Why a redemption cannot be taken now, beyond the schema: the write lock (read-only
+        file, a writer holding it past the timeout) and free disk space."""
+        begin_immediate(conn)  # takes and drops the write lock, writing nothing
+        conn.execute("ROLLBACK")
+        disk = os.statvfs(os.path.dirname(self.path))
+        if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+            return "disk almost full"
+        return None
+
+
+@lru_cache(maxsize=512)
+def _translate(sql: str) -> str:
+    return _FOR_UPDATE.sub("", sql)
+
+
+def connect(path: str, lock_timeout_ms: int = 5000, *, create: bool = False) -> Connection:
+    """A connection with the service's pragmas. Without `create`, a missing file is an error
+    rather than a new empty database."""
+    mode = "rwc" if create else "rw"
+    conn = sqlite3.connect(
+        f"{Path(path).as_uri()}?mode={mode}",
+        uri=True,
+        # We issue BEGIN/COMMIT ourselves; the module's implicit transactions would hide them.
+        isolation_level=None,
+        # SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries, so a worker
+        # that finds the write lock taken oversleeps its release by milliseconds; under load
+        # that cut /scan to a fraction of the bare transaction's rate (bench/RESULTS.md).
+        # begin_immediate() waits for the lock itself, in steps of tens of microseconds.
+        timeout=0,
+        # Each connection is used by one thread only; close() may run on another at shutdown.
+        check_same_thread=False,
+        factory=Connection,
+    )
+    conn.lock_timeout = lock_timeout_ms / 1000
+    conn.row_factory = sqlite3.Row
+    # A connection's first statement reads the WAL index, which is briefly busy while another
+    # process opens or checkpoints the file: with no busy handler, wait for it here too.
+    execute_when_free(conn, "PRAGMA foreign_keys = ON")
+    # FULL: a redemption answered 200 survives a power cut, not only a process crash.
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting up to the connection's lock_timeout for the write lock; then
+    the SQLITE_BUSY error goes on (a 503)."""
+    execute_when_free(conn, "BEGIN IMMEDIATE")
+
+
+def execute_when_free(conn: sqlite3.Connection, statement: str) -> None:
+    """Run `statement`, retrying while SQLite answers BUSY, in steps of tens of microseconds,
+    for up to the connection's lock_timeout."""
+    deadline = None
+    wait = _FIRST_WAIT
+    while True:
+        try:
+            conn.execute(statement)
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != SQLITE_BUSY:
+                raise
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + getattr(conn, "lock_timeout", 5.0)
+            if now >= deadline:
+                raise
+            # Jitter keeps waiting workers from retrying in lock-step.
+            time.sleep(min(wait * random.uniform(0.5, 1.5), deadline - now))
+            wait = min(wait * 2, _LONGEST_WAIT)
+
+
+class SqliteSchema:
+    """init-db's side of SQLite: the file, the version (PRAGMA user_version, as release 1.0.0
+    kept it), scripts applied atomically."""
+
+    fresh_schema = Path(__file__).resolve().parents[2] / "schema.sql"
+
+    def __init__(self, backend: SqliteBackend) -> None:
+        self.path = backend.path
+
+    def open(self) -> sqlite3.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path, create=True)
+        # A one-off command may wait for a running service's writers in SQLite's own way.
+        conn.execute("PRAGMA busy_timeout = 5000")
+        # WAL lets readers go on while one writer commits; it is a property of the file.
+        conn.execute("PRAGMA journal_mode = WAL")
+        return conn
+
+    def version(self, conn: sqlite3.Connection) -> int:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def is_empty(self, conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'").fetchone()[0] == 0
+
+    def apply(self, conn: sqlite3.Connection, script: str, version: int) -> None:
+        """`script` and the new version in one transaction: all of it or none."""
+        # A migration that rebuilds a table must not trip over foreign keys half-way; they
+        # are checked as a whole before the commit (foreign_key_check).
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {int(version)};")
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise sqlite3.IntegrityError(f"foreign keys broken by version {version}: {len(broken)} rows")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    def drop_everything(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        names = [
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        ]
+        begin_immediate(conn)
+        for name in names:
+            quoted = name.replace('"', '""')
+            conn.execute(f'DROP TABLE "{quoted}"')
+        conn.execute("PRAGMA user_version = 0")
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    def backup(self, destination: Path) -> None:
+        """A consistent copy into a new file with SQLite's online backup API."""
+        source = connect(self.path)
+        try:
+            target = sqlite3.connect(destination)
+            try:
+                # One step copies everything under one read snapshot: the copy is a single
+                # consistent point in time, and WAL lets writers carry on meanwhile.
+                source.backup(target, pages=-1)
+            finally:
+                target.close()
+        finally:
+            source.close()

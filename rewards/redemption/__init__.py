@@ -1,0 +1,1 @@
+"""Redemption: the exactly-once scan (service.py) and POST /scan (routes.py)."""

@@ -1,0 +1,57 @@
+"""Redeeming a coupon exactly once and crediting its points, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ratelimit
+from ..db import Transaction
+from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, RateLimited
+from ..ledger.service import post_entry
+
+
+@dataclass(frozen=True)
+class Redemption:
+    scan_id: int
+    token: str
+    points: int
+    balance: int
+    redeemed_at: int
+
+
+def redeem_coupon(tx: Transaction, user_id: int, token: str, now: int, rate_limit: tuple[int, int]) -> Redemption:
+    """Redeem `token` for `user_id`, or raise why not.
+
+    The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
+    PostgreSQL), so its status is still true when the scan is written; the UNIQUE index on
+    scans.coupon_id stands behind it, answered by ON CONFLICT rather than by an error, which
+    would abort a PostgreSQL transaction and with it the rate-limit hit.
+    """
+    verdict = ratelimit.hit(tx, f"scan:{user_id}", rate_limit[0], rate_limit[1], now)
+    tx.keep_on_refusal()  # refused scans count against the limit too
+    if not verdict.allowed:
+        raise RateLimited("Too many scans; wait before scanning again.", retry_after=verdict.retry_after)
+    coupon = tx.one(
+        """
+        SELECT c.id, c.status, b.points, b.expires_at
+        FROM coupons c JOIN batches b ON b.id = c.batch_id
+        WHERE c.token = ?
+        FOR UPDATE OF c
+        """,
+        (token,),
+    )
+    if coupon is None or coupon["status"] == "void":
+        raise CouponNotFound("No coupon has that token.")
+    if coupon["status"] == "redeemed":
+        raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
+    if coupon["expires_at"] is not None and coupon["expires_at"] < now:
+        raise CouponExpired("This coupon has expired.")
+    scan_id = tx.scalar(
+        "INSERT INTO scans (coupon_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        (coupon["id"], user_id, now),
+    )
+    if scan_id is None:
+        raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
+    tx.execute("UPDATE coupons SET status = 'redeemed' WHERE id = ?", (coupon["id"],))
+    balance = post_entry(tx, user_id, "scan", coupon["points"], now, scan_id=scan_id, scans=1)
+    return Redemption(scan_id, token, coupon["points"], balance, now)
