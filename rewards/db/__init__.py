@@ -37,6 +37,8 @@ class Backend(Protocol):
     def translate(self, sql: str) -> str: ...
     def begin_write(self, conn: Any) -> None: ...
     def begin_snapshot(self, conn: Any) -> None: ...
+    def commit(self, conn: Any) -> None: ...
+    def rollback(self, conn: Any) -> None: ...
     def in_transaction(self, conn: Any) -> bool: ...
     def is_unavailable(self, error: Exception) -> bool: ...
     def insert_coupons(self, conn: Any, batch_id: int, tokens: Sequence[str]) -> None: ...
@@ -74,6 +76,9 @@ class Transaction:
         """What was written so far is bookkeeping that must persist even when the action is
         refused (a counted rate-limit hit, a wrong code counted against its limit): a Refusal
         raised after this point undoes only what came after it, then commits."""
+        if self._kept:
+            # One mark at a time: a savepoint per call would nest without end in a loop.
+            self.conn.execute("RELEASE SAVEPOINT kept")
         self.conn.execute("SAVEPOINT kept")
         self._kept = True
 
@@ -181,7 +186,7 @@ class Database:
 
     def _commit(self, conn: Any) -> None:
         try:
-            conn.execute("COMMIT")
+            self.backend.commit(conn)
         except BaseException:
             # A failed COMMIT (a full disk) must not leave the kept connection mid-transaction.
             self._rollback(conn)
@@ -189,8 +194,7 @@ class Database:
 
     def _rollback(self, conn: Any) -> None:
         try:
-            if self.backend.in_transaction(conn):
-                conn.execute("ROLLBACK")
+            self.backend.rollback(conn)
         except self.backend.driver_error:
             pass  # a broken connection: still_usable() replaces it on the next request
 

@@ -80,6 +80,13 @@ class SqliteBackend:
     def in_transaction(self, conn: Connection) -> bool:
         return conn.in_transaction
 
+    def commit(self, conn: Connection) -> None:
+        conn.execute("COMMIT")
+
+    def rollback(self, conn: Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
     def executemany(self, conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
 

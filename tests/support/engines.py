@@ -29,6 +29,8 @@ from rewards.db.postgresql import connect as pg_connect
 from rewards.db.sqlite import SqliteBackend
 
 ENGINES = ("sqlite", "postgresql")
+# In URLs of servers that trust local connections: it must never reach a log or an answer.
+PASSWORD = "never-log-this-pw"
 TEMPLATE = "rewards_template"
 _names = itertools.count(1)
 
@@ -179,7 +181,10 @@ class RestartablePostgres:
         init_db(PostgresBackend(with_database(self.url, "rewards"), 5000))
 
     def new_database(self) -> str:
-        return with_database(self.url, "rewards")
+        """The test database's URL, with a password in it (the server trusts local sockets and
+        ignores it), so a test can look for it where it must never be."""
+        parts = urlsplit(with_database(self.url, "rewards"))
+        return urlunsplit(parts._replace(netloc=f"postgres:{PASSWORD}@"))
 
     def stop(self) -> None:
         if self.running:
