@@ -1,53 +1,42 @@
-"""Ceilings measured in-process, no HTTP: the redemption transaction alone, and a raw insert
-of a million ready-made tokens. Both on the service's own schema and pragmas."""
+"""Ceilings measured in-process, no HTTP: the redemption transaction alone (on either engine),
+and a raw insert of a million ready-made tokens."""
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import time
 import uuid
-from pathlib import Path
+from typing import Any
 
-from rewards.db import connect, init_schema
-from rewards.scan import redeem_coupon
+from rewards.db import Database
+from rewards.db.sqlite import connect
+from rewards.redemption.service import redeem_coupon
 
-from .seed import add_users, new_coupons
-
-NO_LIMIT = (10**9, 60)
+from .seed import NO_LIMIT, add_users, new_coupons
 
 
-def redemption_rate(path: Path, seconds: float, *, per_connection: bool = False, synchronous: str = "FULL") -> dict:
-    """Redeem distinct coupons one transaction after another for `seconds`, through the
-    service's own redeem_coupon: transactions per second and latency percentiles."""
-    init_schema(str(path))
-    setup = connect(str(path))
-    ((user_id, _),) = add_users(setup, 1, prefix=900)
-    coupons = new_coupons(setup, 60_000)
-    setup.close()
-
-    def open_conn() -> sqlite3.Connection:
-        conn = connect(str(path))
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-        return conn
-
-    conn = None if per_connection else open_conn()
+def redemption_rate(make_database: Any, seconds: float, *, per_connection: bool = False) -> dict:
+    """Redeem distinct coupons one transaction after another for `seconds`, on one connection,
+    through the service's own redeem_coupon: transactions per second and latency percentiles.
+    `make_database()` gives a fresh, migrated Database; with `per_connection` each
+    transaction opens (and closes) its own connection."""
+    db: Database = make_database()
+    ((user_id, _),) = add_users(db, 1, prefix=900)
+    coupons = new_coupons(db, 60_000)
     latencies = []
     cpu_started = time.process_time()
     deadline = time.perf_counter() + seconds
     for coupon in coupons:
         started = time.perf_counter()
+        with db.write() as tx:
+            redeem_coupon(tx, user_id, coupon, int(time.time()), NO_LIMIT)
         if per_connection:
-            conn = open_conn()
-        redeem_coupon(conn, user_id, coupon, int(time.time()), NO_LIMIT)
-        if per_connection:
-            conn.close()
+            db.close()
         latencies.append(time.perf_counter() - started)
         if started > deadline:
             break
     cpu_us = (time.process_time() - cpu_started) / len(latencies) * 1e6
-    if not per_connection:
-        conn.close()
+    db.close()
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "cpu_us": cpu_us,
@@ -58,10 +47,10 @@ def redemption_rate(path: Path, seconds: float, *, per_connection: bool = False,
     }
 
 
-def raw_insert_seconds(path: Path, count: int) -> float:
-    """executemany of `count` ready-made tokens into coupons, one transaction, timed alone."""
-    init_schema(str(path))
-    conn = connect(str(path))
+def raw_insert_seconds(path: str, count: int) -> float:
+    """executemany of `count` ready-made tokens into SQLite's coupons, one transaction, timed
+    alone (the database at `path` is migrated already)."""
+    conn = connect(path)
     tokens = [str(uuid.uuid4()) for _ in range(count)]
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")

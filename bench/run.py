@@ -1,8 +1,9 @@
-"""make bench: every figure of issue 4 in one run on one machine, as one table.
+"""make bench: every figure in one run on one machine, as one table.
 
 Ceilings first (the bare redemption transaction; a trivial JSON route on the same gunicorn
 configuration), then the service under wrk load, each load followed by an invariant check
-that stops the run if the data is wrong. Writes bench/RESULTS.md.
+that stops the run if the data is wrong; then the same redemption on PostgreSQL (its bare
+transaction, /scan on one and on two gunicorn instances). Writes bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ceilings import raw_insert_seconds, redemption_rate  # noqa: E402
-from bench.seed import add_users, give_ledger, new_coupons, open_database, write_lines  # noqa: E402
-from rewards.db import init_schema  # noqa: E402
+from bench.postgres import BenchPostgres  # noqa: E402
+from bench.seed import add_users, give_ledger, new_coupons, write_lines  # noqa: E402
+from rewards.db import Database  # noqa: E402
+from rewards.db.migrate import init_db  # noqa: E402
+from rewards.db.sqlite import SqliteBackend  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 LUA = ROOT / "bench" / "lua"
@@ -81,57 +85,97 @@ def measure(script: str, path: str = "/", *, after=None, distinct: bool = False,
 
 
 def wrk(
-    script: str, path: str = "/", *, threads: int = WRK_THREADS, connections: int = CONNECTIONS, **env: str
+    script: str,
+    path: str = "/",
+    *,
+    threads: int = WRK_THREADS,
+    connections: int = CONNECTIONS,
+    ports: list[int] | None = None,
+    **env: str,
 ) -> dict:
-    command = [
-        need_wrk(),
-        "-t",
-        str(threads),
-        "-c",
-        str(connections),
-        "-d",
-        f"{SECONDS}s",
-        "-s",
-        str(LUA / script),
-        f"http://127.0.0.1:{PORT}{path}",
-    ]
-    shown = " ".join(f"{k}={v if len(str(v)) < 40 else '...'}" for k, v in env.items() if k != "BENCH_RUN")
-    shown_command = f"{shown} {' '.join(command[:-1])} http://127.0.0.1:{PORT}{path}".replace(str(ROOT) + "/", "")
-    if shown_command not in commands:
-        commands.append(shown_command)
-    full_env = {**os.environ, "BENCH_LUA": str(LUA), "BENCH_THREADS": str(threads), "BENCH_PATH": path, **env}
-    cpu_before = SERVER[0].cpu_seconds() if SERVER else 0.0
-    result = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=SECONDS + 60)
-    cpu_used = (SERVER[0].cpu_seconds() - cpu_before) if SERVER else 0.0
-    line = next((text for text in result.stdout.splitlines() if text.startswith("BENCH ")), None)
-    if line is None:
-        raise SystemExit(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
-    figures = json.loads(line.removeprefix("BENCH "))
-    figures["rps"] = figures["requests"] / figures["seconds"]
-    # CPU the server (master and workers) spent per request: where the cores go.
+    """One wrk per port (gunicorn instance), run together, sharing `threads` and `connections`
+    between them; their figures added up (latencies: the worst of them)."""
+    ports = ports or [PORT]
+    share_threads, share_connections = max(1, threads // len(ports)), connections // len(ports)
+    processes = []
+    cpu_before = sum(server.cpu_seconds() for server in SERVER)
+    for i, port in enumerate(ports):
+        command = [
+            need_wrk(),
+            "-t",
+            str(share_threads),
+            "-c",
+            str(share_connections),
+            "-d",
+            f"{SECONDS}s",
+            "-s",
+            str(LUA / script),
+            f"http://127.0.0.1:{port}{path}",
+        ]
+        shown = " ".join(f"{k}={v if len(str(v)) < 40 else '...'}" for k, v in env.items() if k != "BENCH_RUN")
+        shown_command = f"{shown} {' '.join(command[:-1])} http://127.0.0.1:{port}{path}".replace(str(ROOT) + "/", "")
+        if shown_command not in commands:
+            commands.append(shown_command)
+        full_env = {
+            **os.environ,
+            "BENCH_LUA": str(LUA),
+            # Every thread of every wrk walks its own share of a coupon file.
+            "BENCH_THREADS": str(share_threads * len(ports)),
+            "BENCH_OFFSET": str(i * share_threads),
+            "BENCH_PATH": path,
+            **env,
+        }
+        processes.append(
+            subprocess.Popen(command, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    outputs = [process.communicate(timeout=SECONDS + 60) for process in processes]
+    cpu_used = sum(server.cpu_seconds() for server in SERVER) - cpu_before
+    parts = []
+    for stdout, stderr in outputs:
+        line = next((text for text in stdout.splitlines() if text.startswith("BENCH ")), None)
+        if line is None:
+            raise SystemExit(f"wrk printed no result:\n{stdout}\n{stderr}")
+        parts.append(json.loads(line.removeprefix("BENCH ")))
+    figures = {
+        "requests": sum(p["requests"] for p in parts),
+        "seconds": max(p["seconds"] for p in parts),
+        "p50_us": max(p["p50_us"] for p in parts),
+        "p99_us": max(p["p99_us"] for p in parts),
+        "socket_errors": sum(p["socket_errors"] for p in parts),
+        "statuses": {},
+    }
+    for part in parts:
+        for status, n in part["statuses"].items():
+            figures["statuses"][status] = figures["statuses"].get(status, 0) + n
+    figures["rps"] = sum(p["requests"] / p["seconds"] for p in parts)
+    # CPU the servers (masters and workers) spent per request: where the cores go.
     figures["cpu_us"] = cpu_used / max(1, figures["requests"]) * 1e6
     return figures
 
 
-SERVER: list = []  # the running Server, for wrk() to read its CPU time
+SERVER: list = []  # the running Servers, for wrk() to read their CPU time
 
 
 class Server:
-    def __init__(self, db: Path) -> None:
-        self.db = db
+    def __init__(self, url: str, shown_url: str, port: int = PORT, **extra: str) -> None:
+        self.port = port
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{db}",
+            **extra,
+            "DATABASE_URL": url,
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "1000000000 per minute",
             "OTP_SEND_LIMIT": "1000000000",
-            "PORT": str(PORT),
+            "AUTH_IP_RATE_LIMIT": "1000000000 per hour",
+            "PORT": str(port),
         }
+        shown_extra = "".join(f"{k}={v} " for k, v in extra.items())
         commands.append(
-            f"DATABASE_URL=sqlite:///bench/out/bench.db OTP_DELIVERY=response SCAN_RATE_LIMIT='1000000000 per minute' "
-            f"OTP_SEND_LIMIT=1000000000 PORT={PORT} .venv/bin/gunicorn app:app   # gunicorn.conf.py: its workers, sync"
+            f"{shown_extra}DATABASE_URL={shown_url} OTP_DELIVERY=response SCAN_RATE_LIMIT='1000000000 per minute' "
+            f"OTP_SEND_LIMIT=1000000000 AUTH_IP_RATE_LIMIT='1000000000 per hour' PORT={port} .venv/bin/gunicorn app:app"
+            "   # gunicorn.conf.py: its workers, sync"
         )
-        self.log = (OUT / "gunicorn.log").open("wb")
+        self.log = (OUT / f"gunicorn-{port}.log").open("wb")
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "app:app"],
             cwd=ROOT,
@@ -143,7 +187,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1) as reply:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as reply:
                     if reply.status == 200:
                         return
             except OSError:
@@ -176,21 +220,17 @@ class Server:
         self.log.close()
 
 
-def check_invariants(db_path: Path, label: str, answered_200: int, scans_before: int, in_flight: int) -> int:
+def check_invariants(db: Database, label: str, answered_200: int, scans_before: int, in_flight: int) -> int:
     """Scans match 200 answers, no coupon twice, every wallet adds up. Returns the scan count."""
     time.sleep(0.5)  # let the requests wrk abandoned finish on the server
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        conn.execute("BEGIN")  # one snapshot for every count below
-        scans = conn.execute("SELECT count(*) FROM scans").fetchone()[0]
-        twice = conn.execute("SELECT count(*) - count(DISTINCT coupon_id) FROM scans").fetchone()[0]
-        redeemed = conn.execute("SELECT count(*) FROM coupons WHERE status = 'redeemed'").fetchone()[0]
-        wrong_wallets = conn.execute(
+    with db.snapshot() as tx:  # one snapshot for every count below
+        scans = tx.scalar("SELECT count(*) FROM scans")
+        twice = tx.scalar("SELECT count(*) - count(DISTINCT coupon_id) FROM scans")
+        redeemed = tx.scalar("SELECT count(*) FROM coupons WHERE status = 'redeemed'")
+        wrong_wallets = tx.scalar(
             """SELECT count(*) FROM users u LEFT JOIN (SELECT user_id, sum(points) p, count(*) n FROM ledger_entries GROUP BY user_id) l
                ON l.user_id = u.id WHERE u.balance <> coalesce(l.p, 0) OR u.scans <> coalesce(l.n, 0)"""
-        ).fetchone()[0]
-    finally:
-        conn.close()
+        )
     new = scans - scans_before
     # wrk stops on the clock and drops the replies still in flight (at most one per
     # connection); the server may have committed those.
@@ -248,53 +288,32 @@ def main() -> None:
     started = time.time()
 
     print("ceiling (a): the redemption transaction alone", file=sys.stderr)
-    bare = redemption_rate(OUT / "bare.db", SECONDS)
-    bare_per_conn = redemption_rate(OUT / "bare-conn.db", SECONDS, per_connection=True)
-    bare_normal = redemption_rate(OUT / "bare-normal.db", SECONDS, synchronous="NORMAL")
+    bare = redemption_rate(lambda: sqlite_database(OUT / "bare.db"), SECONDS)
+    bare_per_conn = redemption_rate(lambda: sqlite_database(OUT / "bare-conn.db"), SECONDS, per_connection=True)
     for name, figures in [
         ("bare redemption txn, kept connection, synchronous=FULL (ceiling a)", bare),
         ("bare redemption txn, connection per txn, FULL", bare_per_conn),
-        ("bare redemption txn, kept connection, synchronous=NORMAL", bare_normal),
     ]:
-        rows.append(
-            {
-                "name": name,
-                "rps": figures["rate"],
-                "p50_ms": figures["p50_ms"],
-                "p99_ms": figures["p99_ms"],
-                "errors": 0,
-                "statuses": {},
-                "ratio": figures["rate"] / bare["rate"],
-                "cpu_us": figures["cpu_us"],
-                "ceiling": "a",
-                "target": "",
-                "holds": None,
-            }
-        )
-        print(f"  {name}: {figures['rate']:.0f}/s", file=sys.stderr)
+        add_bare_row(name, figures, bare, "a")
 
-    db = OUT / "bench.db"
-    init_schema(str(db))
-    conn = open_database(db)
-    many = add_users(conn, 200, prefix=200)
-    (one_user,) = add_users(conn, 1, prefix=300)
-    (big_user,) = add_users(conn, 1, prefix=301)
-    (small_user,) = add_users(conn, 1, prefix=302)
+    db = sqlite_database(OUT / "bench.db")
+    many = add_users(db, 200, prefix=200)
+    (one_user,) = add_users(db, 1, prefix=300)
+    (big_user,) = add_users(db, 1, prefix=301)
+    (small_user,) = add_users(db, 1, prefix=302)
     print("seeding a ledger of 100,000 rows", file=sys.stderr)
-    give_ledger(conn, big_user[0], 100_000)
-    give_ledger(conn, small_user[0], 10)
+    give_ledger(db, big_user[0], 100_000)
+    give_ledger(db, small_user[0], 10)
     scan_coupons = {
-        name: new_coupons(conn, 80_000) for name in ("many", "one-fresh", "one-big-1", "one-big-2", "one-big-3")
+        name: new_coupons(db, 80_000) for name in ("many", "one-fresh", "one-big-1", "one-big-2", "one-big-3")
     }
-    hot_coupons = new_coupons(conn, 50)
-    conn.close()
+    hot_coupons = new_coupons(db, 50)
     users_many = write_lines(OUT / "users-many.txt", [t for _, t in many])
     user_one = write_lines(OUT / "user-one.txt", [one_user[1]])
     user_big = write_lines(OUT / "user-big.txt", [big_user[1]])
     files = {name: write_lines(OUT / f"coupons-{name}.txt", tokens) for name, tokens in scan_coupons.items()}
     hot = write_lines(OUT / "coupons-hot.txt", hot_coupons)
-    with sqlite3.connect(db) as c:
-        scans_so_far = [c.execute("SELECT count(*) FROM scans").fetchone()[0]]
+    scans_so_far = [db.read("SELECT count(*) FROM scans")[0]]
 
     hot_answered = [0]
 
@@ -309,7 +328,7 @@ def main() -> None:
             raise InvariantBroken(f"INVARIANT BROKEN: {hot_answered[0]} answers of 200 for {len(hot_coupons)} coupons")
         checked(figures, "contention")
 
-    server = Server(db)
+    server = Server(f"sqlite:///{OUT / 'bench.db'}", "sqlite:///bench/out/bench.db")
     SERVER.append(server)
     try:
         print("ceiling (b): a trivial JSON route on the same gunicorn", file=sys.stderr)
@@ -325,6 +344,7 @@ def main() -> None:
             ("POST /scan distinct, one user at 100,000+ rows, round 2", files["one-big-2"], user_big),
             ("POST /scan distinct, one user at 100,000+ rows, round 3", files["one-big-3"], user_big),
         ]
+        sqlite_scan = None
         for name, coupons, users in loads:
             figures = measure(
                 "scan.lua",
@@ -335,6 +355,7 @@ def main() -> None:
             )
             holds = figures["rps"] >= 0.75 * lower and figures["p99_us"] <= 2 * trivial["p99_us"]
             add_row(name, figures, lower_name, lower, {"200"}, "≥0.75 of lower ceiling, p99 ≤2× trivial", holds)
+            sqlite_scan = sqlite_scan or figures
 
         figures = measure("scan.lua", after=checked_hot, BENCH_COUPONS=str(hot), BENCH_USERS=str(users_many))
         add_row(
@@ -368,10 +389,14 @@ def main() -> None:
         )
     finally:
         server.stop()
+        SERVER.clear()
+        db.close()
+
+    postgres_rows(sqlite_scan)
 
     print(f"gen-coupons --count {MILLION} against a raw executemany", file=sys.stderr)
     gen_db = OUT / "gen.db"
-    init_schema(str(gen_db))
+    sqlite_database(gen_db).close()
     command = [
         str(BIN / "flask"),
         "--app",
@@ -396,9 +421,11 @@ def main() -> None:
     if figures["exit"] != 0:
         raise SystemExit("gen-coupons failed")
     gen_seconds, peak_mb = figures["seconds"], figures["peak_mb"]
-    raw = raw_insert_seconds(OUT / "raw.db", MILLION)
-    with sqlite3.connect(gen_db) as c:
-        stored = c.execute("SELECT count(*) FROM coupons").fetchone()[0]
+    sqlite_database(OUT / "raw.db").close()
+    raw = raw_insert_seconds(str(OUT / "raw.db"), MILLION)
+    gen_database = Database(SqliteBackend(str(gen_db), 5000))
+    stored = gen_database.read("SELECT count(*) FROM coupons")[0]
+    gen_database.close()
     if stored != MILLION:
         raise InvariantBroken(f"INVARIANT BROKEN: gen-coupons stored {stored} of {MILLION}")
     gen = {
@@ -421,6 +448,86 @@ def main() -> None:
     print(report)
 
 
+def sqlite_database(path: Path) -> Database:
+    """A migrated SQLite database at `path`, made anew."""
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    backend = SqliteBackend(str(path), 5000)
+    init_db(backend)
+    return Database(backend)
+
+
+def add_bare_row(name: str, figures: dict, ceiling: dict, ceiling_name: str) -> None:
+    rows.append(
+        {
+            "name": name,
+            "rps": figures["rate"],
+            "p50_ms": figures["p50_ms"],
+            "p99_ms": figures["p99_ms"],
+            "errors": 0,
+            "statuses": {},
+            "ratio": figures["rate"] / ceiling["rate"],
+            "cpu_us": figures["cpu_us"],
+            "ceiling": ceiling_name,
+            "target": "",
+            "holds": None,
+        }
+    )
+    print(f"  {name}: {figures['rate']:.0f}/s p50 {figures['p50_ms']:.2f} ms", file=sys.stderr)
+
+
+PG_VERSION = [""]
+
+
+def postgres_rows(sqlite_scan: dict) -> None:
+    """The redemption on PostgreSQL: its bare transaction (ceiling c), then /scan on one and on
+    two gunicorn instances (hosts) on one database, each against ceiling c and SQLite's /scan."""
+    postgres = BenchPostgres()
+    try:
+        PG_VERSION[0] = postgres.version()
+        print(f"PostgreSQL {PG_VERSION[0]}: ceiling (c), the redemption transaction alone", file=sys.stderr)
+        bare = redemption_rate(lambda: postgres.database(postgres.fresh("rewards_bare")), SECONDS)
+        add_bare_row("PostgreSQL: bare redemption txn, kept connection (ceiling c)", bare, bare, "c")
+        rows[-1]["ratio"] = None
+        url = postgres.fresh("rewards_bench")
+        db = postgres.database(url)
+        users = write_lines(OUT / "pg-users.txt", [t for _, t in add_users(db, 200, prefix=400)])
+        coupons = {n: write_lines(OUT / f"pg-coupons-{n}.txt", new_coupons(db, 80_000)) for n in (1, 2)}
+        scans_so_far = [0]
+
+        def checked(figures: dict, label: str) -> None:
+            answered = figures["statuses"].get("200", 0)
+            scans_so_far[0] = check_invariants(db, label, answered, scans_so_far[0], CONNECTIONS)
+
+        for hosts in (1, 2):
+            # Two instances on one box split its cores, as two hosts would each have their own:
+            # each gets half the workers gunicorn.conf.py would give it (cores / 2 + 1).
+            extra = {} if hosts == 1 else {"WEB_CONCURRENCY": str((os.cpu_count() or 2) // hosts + 1)}
+            servers = [Server(url, postgres.shown(url), PORT + 1 + i, **extra) for i in range(hosts)]
+            SERVER[:] = servers
+            try:
+                name = f"PostgreSQL: POST /scan distinct, 200 users, {hosts} gunicorn instance{'s' * (hosts > 1)}"
+                figures = measure(
+                    "scan.lua",
+                    ports=[s.port for s in servers],
+                    after=lambda f, name=name: checked(f, name),
+                    distinct=True,
+                    BENCH_COUPONS=str(coupons[hosts]),
+                    BENCH_USERS=str(users),
+                )
+                row = add_row(
+                    name, figures, "c", bare["rate"], {"200"}, "≥0.6 of ceiling c", figures["rps"] >= 0.6 * bare["rate"]
+                )
+                row["vs_sqlite"] = figures["rps"] / sqlite_scan["rps"]
+            finally:
+                for server in servers:
+                    server.stop()
+                SERVER.clear()
+        db.close()
+    finally:
+        postgres.stop()
+
+
 def render(bare: dict, trivial: dict, gen: dict, took: float) -> str:
     def mark(holds):
         return "" if holds is None else ("yes" if holds else "**no**")
@@ -433,18 +540,22 @@ def render(bare: dict, trivial: dict, gen: dict, took: float) -> str:
         f"- load: wrk, {WRK_THREADS} threads, {CONNECTIONS} connections, {SECONDS} s per row, 127.0.0.1. **wrk shares the "
         f"{os.cpu_count()} cores with gunicorn**, so every HTTP figure is lower than the server alone could do, and the ratios "
         "compare like with like.",
-        "- server: gunicorn with gunicorn.conf.py as shipped (its worker count and sync workers); WAL, synchronous=FULL.",
+        "- server: gunicorn with gunicorn.conf.py as shipped (its worker count and sync workers); SQLite in WAL with "
+        f"synchronous=FULL; PostgreSQL {PG_VERSION[0]} (pgserver's bundled build, default settings: fsync and "
+        "synchronous_commit on) on the same machine, over its Unix socket. With two gunicorn instances, one wrk per "
+        "instance (1 thread, 16 connections each). **PostgreSQL shares the same 2 cores too.**",
         "",
-        "| load | req/s | p50 ms | p99 ms | errors | server CPU µs/req | statuses | ratio to ceiling | target | holds |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
+        "| load | req/s | p50 ms | p99 ms | errors | server CPU µs/req | statuses | ratio to ceiling | ratio to SQLite /scan | target | holds |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|",
     ]
     for row in rows:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
         ratio = f"{row['ratio']:.2f} of {row['ceiling']}" if row["ratio"] is not None else ""
         cpu = f"{row['cpu_us']:.0f}" if row.get("cpu_us") else ""
+        vs_sqlite = f"{row['vs_sqlite']:.2f}" if row.get("vs_sqlite") else ""
         lines.append(
             f"| {row['name']} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} | {cpu} | "
-            f"{statuses} | {ratio} | {row['target']} | {mark(row['holds'])} |"
+            f"{statuses} | {ratio} | {vs_sqlite} | {row['target']} | {mark(row['holds'])} |"
         )
     lines += [
         "",

@@ -9,10 +9,12 @@ local next_coupon, next_user = 0, 0
 
 function init(args)
   local threads = tonumber(os.getenv("BENCH_THREADS"))
+  -- With several wrk processes (one per gunicorn instance) each numbers its threads from 0.
+  local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
   local runs = tonumber(os.getenv("BENCH_RUNS") or "1")
   local run = tonumber(os.getenv("BENCH_RUN") or "0")
   for i, coupon in ipairs(lines(os.getenv("BENCH_COUPONS"))) do
-    if (i - 1) % (threads * runs) == run * threads + id then table.insert(coupons, coupon) end
+    if (i - 1) % (threads * runs) == run * threads + offset + id then table.insert(coupons, coupon) end
   end
   users = lines(os.getenv("BENCH_USERS"))
 end
