@@ -141,6 +141,11 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
         # Back by itself: no restart of gunicorn.
         assert server.api.call("GET", "/health").status == 200
         assert server.api.scan(access_tokens[0], coupons[-1]).status == 200
+        # A restart while idle: every worker's kept connection is dead, and not one request
+        # after it may be the one that finds out.
+        postgres.stop()
+        postgres.start()
+        assert [server.api.wallet(access_tokens[0]).status for _ in range(12)] == [200] * 12
         with database.connect() as db:
             assert {coupon for _, coupon in won} <= redeemed_tokens(db)
             assert_invariants(db)

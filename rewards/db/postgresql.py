@@ -9,6 +9,7 @@ expected errors altogether (`ON CONFLICT DO NOTHING`) instead of catching them.
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +68,13 @@ class PostgresBackend:
         return connect(self.url, self.lock_timeout_ms)
 
     def still_usable(self, conn: psycopg.Connection) -> bool:
-        return not conn.closed and not conn.broken
+        if conn.closed or conn.broken:
+            return False
+        # Between requests an idle connection has nothing to read. If it has, the server has
+        # closed it or said why (a restart, a terminated backend): replace it now rather than
+        # fail this request with it.
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        return not readable
 
     def translate(self, sql: str) -> str:
         return _translate(sql)
