@@ -17,10 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import configuration as hypothesis_configuration
 
-from rewards import create_app
-from rewards.config import DEVELOPMENT_VALUES
-
-from .support.client import ADMIN_KEY, Api, TestClientTransport
+from .support.apps import build_app
+from .support.client import Api, TestClientTransport
 from .support.engines import ENGINES, PostgresServer, Probe, TestDatabase, new_sqlite_database
 from .support.servers import LiveServer, start_gunicorn
 
@@ -28,11 +26,6 @@ from .support.servers import LiveServer, start_gunicorn
 # temporary folder (pytest's own cache is off in pyproject.toml, bytecode goes to
 # PYTHONPYCACHEPREFIX from the Makefile, and schemathesis runs in the test's folder).
 hypothesis_configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="rewards-hypothesis-"))
-
-# Every test client calls from 127.0.0.1; tests of a limit set their own.
-GENEROUS_LIMITS = {
-    "AUTH_IP_RATE_LIMIT": "100000 per hour",
-}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,18 +86,7 @@ def make_app(database: TestDatabase) -> Iterator[Any]:
     apps: list[Flask] = []
 
     def build(**settings: Any) -> Flask:
-        config = {
-            "TESTING": True,
-            "DATABASE_URL": database.url,
-            "OTP_DELIVERY": "response",
-            "APP_ENV": "development",
-            # Explicit, so a developer's own .env cannot change the keys the tests sign with.
-            "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
-            "ADMIN_API_KEY": ADMIN_KEY,
-            **GENEROUS_LIMITS,
-            **settings,
-        }
-        app = create_app(config)
+        app = build_app(database.url, **settings)
         apps.append(app)
         return app
 

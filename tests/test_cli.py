@@ -10,9 +10,9 @@ import tracemalloc
 
 import pytest
 
-from rewards import create_app
 from rewards.cli import gen_coupons_command
 
+from .support.apps import build_app
 from .support.engines import with_database
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -33,7 +33,7 @@ def test_init_db_is_safe_to_run_again(app, runner, api, db):
 @pytest.mark.engines("sqlite")
 def test_init_db_creates_a_missing_database_and_its_folder(engine, tmp_path):
     path = tmp_path / "deep" / "er" / "rewards.db"
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+    app = build_app(f"sqlite:///{path}")
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0 and path.exists()
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -142,7 +142,7 @@ def missing_database_url(engine: str, tmp_path, database) -> str:
 
 
 def test_gen_coupons_without_a_database_says_so(engine, database, tmp_path):
-    app = create_app({"TESTING": True, "DATABASE_URL": missing_database_url(engine, tmp_path, database)})
+    app = build_app(missing_database_url(engine, tmp_path, database))
     result = app.test_cli_runner().invoke(args=["gen-coupons", "--count", "1"])
     assert result.exit_code == 1 and "init-db" in result.output
     assert "Traceback" not in result.output
@@ -161,7 +161,7 @@ def empty_database_url(engine, request, tmp_path) -> str:
 
 
 def test_init_db_says_what_it_did(empty_database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": empty_database_url})
+    app = build_app(empty_database_url)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["init-db"])
     assert first.exit_code == 0 and first.output.startswith("Created the schema")

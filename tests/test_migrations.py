@@ -12,6 +12,7 @@ from rewards.db.migrate import init_db, latest_version, migrations
 from rewards.db.postgresql import PostgresBackend
 from rewards.db.sqlite import SqliteBackend
 
+from .support.apps import build_app
 from .support.engines import TestDatabase
 from .support.invariants import assert_invariants
 from .support.servers import GUNICORN, run_in_repo, service_env
@@ -158,9 +159,8 @@ def test_init_db_refuses_a_schema_newer_than_the_release(empty):
             db.execute(f"PRAGMA user_version = {latest_version() + 1}")
         else:
             db.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", (latest_version() + 1,))
-    from rewards import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database.url})
+    app = build_app(database.url)
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 1 and "newer than this release" in result.output
     app.extensions["rewards.db"].close()
