@@ -30,15 +30,15 @@ CREATE TABLE IF NOT EXISTS batches (
     points      INTEGER NOT NULL CHECK (points BETWEEN 1 AND 1000000),
     expires_at  INTEGER,
     created_at  INTEGER NOT NULL,
-    -- Room for withdrawing a whole batch later without touching its coupons.
-    voided_at   INTEGER
+    -- A withdrawn batch: when and why (its coupons are void too, but for those redeemed).
+    voided_at   INTEGER, void_reason TEXT CHECK (void_reason IS NULL OR length(void_reason) <= 500)
 );
 
 CREATE TABLE IF NOT EXISTS coupons (
     id          INTEGER PRIMARY KEY,
     token       TEXT    NOT NULL UNIQUE CHECK (length(token) = 36 AND token = lower(token)),
     batch_id    INTEGER NOT NULL REFERENCES batches (id),
-    status      TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'redeemed', 'void'))
+    status      TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'redeemed', 'void')), voided_at INTEGER, void_reason TEXT CHECK (void_reason IS NULL OR length(void_reason) <= 500)
 );
 CREATE INDEX IF NOT EXISTS coupons_by_batch ON coupons (batch_id);
 
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS scans (
     id          INTEGER PRIMARY KEY,
     coupon_id   INTEGER NOT NULL REFERENCES coupons (id),
     user_id     INTEGER NOT NULL REFERENCES users (id),
-    created_at  INTEGER NOT NULL
+    created_at  INTEGER NOT NULL, device_id TEXT CHECK (device_id IS NULL OR length(device_id) <= 100)
 );
 -- The last guard of exactly-once redemption: whatever the code above it does, a coupon can
 -- have one scan row at most.
@@ -85,3 +85,31 @@ CREATE TABLE IF NOT EXISTS rate_limits (
     window_start INTEGER NOT NULL,
     hits         INTEGER NOT NULL CHECK (hits >= 1)
 ) WITHOUT ROWID;
+
+-- How many coupons of each batch were redeemed and voided, so a batch's four counts cost the
+-- same for a million coupons as for ten. Each redemption adds to one of several shards (rows)
+-- of its batch, so concurrent scans of one batch do not queue for one row lock on PostgreSQL.
+CREATE TABLE IF NOT EXISTS batch_tallies (
+    batch_id    INTEGER NOT NULL REFERENCES batches (id),
+    shard       INTEGER NOT NULL,
+    redeemed    INTEGER NOT NULL DEFAULT 0,
+    voided      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (batch_id, shard)
+) WITHOUT ROWID;
+
+-- Every change an operator makes, with who, why and what, written in the same transaction as
+-- the change. Append-only: the triggers refuse any UPDATE or DELETE.
+CREATE TABLE IF NOT EXISTS audit_log (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    operator    TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    target      TEXT    NOT NULL,
+    reason      TEXT,
+    details     TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit_log (action, id);
+CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;

@@ -43,7 +43,11 @@ DEFAULTS: dict[str, str] = {
     "OTP_WEBHOOK_TIMEOUT_SECONDS": "5",
 }
 
-KNOWN = (*DEFAULTS, "JWT_SECRET", "ADMIN_API_KEY", "OTP_WEBHOOK_URL", "WEB_CONCURRENCY")
+KNOWN = (*DEFAULTS, "JWT_SECRET", "ADMIN_API_KEY", "ADMIN_API_KEYS", "OTP_WEBHOOK_URL", "WEB_CONCURRENCY")
+
+# ADMIN_API_KEY is the operator of this name; ADMIN_API_KEYS names the others.
+DEFAULT_OPERATOR = "admin"
+_OPERATOR_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 APP_ENVS = ("development", "production")
 OTP_DELIVERIES = ("log", "response", "webhook")
@@ -84,7 +88,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "APP_ENV": app_env,
         "DATABASE_URL": str(raw.get("DATABASE_URL") or DEFAULTS["DATABASE_URL"]),
         "JWT_SECRET": _secret(raw, "JWT_SECRET", production),
-        "ADMIN_API_KEY": _secret(raw, "ADMIN_API_KEY", production),
+        "OPERATOR_KEYS": operator_keys(raw, production),
         "JWT_TTL_SECONDS": _positive_int(raw, "JWT_TTL_SECONDS"),
         "OTP_DELIVERY": delivery,
         "OTP_WEBHOOK_URL": raw.get("OTP_WEBHOOK_URL") or None,
@@ -153,6 +157,43 @@ def parse_rate(raw: Mapping[str, Any], name: str) -> tuple[int, int]:
             f"{name} must allow at least 1 call per {match.group(2).lower()}; {text!r} would refuse every call"
         )
     return int(match.group(1)), _PERIODS[match.group(2).lower()]
+
+
+def operator_keys(raw: Mapping[str, Any], production: bool) -> dict[str, str]:
+    """Operator name -> key, from ADMIN_API_KEY (the operator `admin`) and ADMIN_API_KEYS
+    (`alice:KEY1,bob:KEY2`). Outside production, with neither set, `admin` has the public
+    development key."""
+    single = str(raw.get("ADMIN_API_KEY") or "")
+    named = str(raw.get("ADMIN_API_KEYS") or "").strip()
+    if not single and not named:
+        if production:
+            raise ConfigError("no operator key is set; production needs ADMIN_API_KEY or ADMIN_API_KEYS")
+        return {DEFAULT_OPERATOR: DEVELOPMENT_VALUES["ADMIN_API_KEY"]}
+    keys: dict[str, str] = {}
+    if single:
+        keys[DEFAULT_OPERATOR] = _secret({"ADMIN_API_KEY": single}, "ADMIN_API_KEY", production)
+    for entry in filter(None, (part.strip() for part in named.split(","))):
+        name, colon, key = entry.partition(":")
+        name, key = name.strip(), key.strip()
+        if not colon or not _OPERATOR_NAME.match(name) or not key:
+            # Never echo the entry: it holds a key.
+            raise ConfigError(
+                "ADMIN_API_KEYS must look like alice:KEY1,bob:KEY2 (names 1 to 32 of a-z 0-9 _ -); "
+                f"entry {len(keys) + 1} does not"
+            )
+        if name in keys:
+            raise ConfigError(f"ADMIN_API_KEYS names the operator {name!r} twice")
+        if key in keys.values():
+            raise ConfigError(f"ADMIN_API_KEYS gives operator {name!r} a key another operator has")
+        if production and len(key) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"ADMIN_API_KEYS: the key of {name!r} has only {len(key)} characters; production needs at least "
+                f"{MIN_SECRET_LENGTH}"
+            )
+        if production and key == DEVELOPMENT_VALUES["ADMIN_API_KEY"]:
+            raise ConfigError(f"ADMIN_API_KEYS: the key of {name!r} is the public development value")
+        keys[name] = key
+    return keys
 
 
 def _secret(raw: Mapping[str, Any], name: str, production: bool) -> str:

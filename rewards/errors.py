@@ -31,6 +31,7 @@ REFUSALS: dict[type[x.Refusal], tuple[int, str]] = {
     x.UserNotFound: (404, "user_not_found"),
     x.CouponAlreadyRedeemed: (409, "coupon_already_redeemed"),
     x.CouponExpired: (410, "coupon_expired"),
+    x.CouponVoid: (410, "coupon_void"),
     x.PayloadTooLarge: (413, "payload_too_large"),
     x.UnsupportedMediaType: (415, "unsupported_media_type"),
     x.TooManyAttempts: (429, "too_many_attempts"),

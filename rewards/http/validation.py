@@ -57,13 +57,15 @@ def text(body: dict[str, Any], name: str, max_length: int, *, required: bool = T
     if not isinstance(value, str) or len(value) > max_length:
         raise InvalidRequest(f"'{name}' must be a string of at most {max_length} characters.")
     if not storable(value):
-        raise InvalidRequest(f"'{name}' holds an unpaired surrogate (such as \\ud800), which is not text.")
+        raise InvalidRequest(f"'{name}' holds a NUL character or an unpaired surrogate (such as \\ud800): not text.")
     return value
 
 
 def storable(value: str) -> bool:
-    """False for a str holding a lone surrogate: JSON's \\ud800 escape decodes to one, and no
-    database can store it as UTF-8."""
+    """False for a str holding a lone surrogate (JSON's \\ud800 escape decodes to one, and no
+    database can store it as UTF-8) or a NUL character (PostgreSQL's text cannot hold one)."""
+    if "\x00" in value:
+        return False
     if value.isascii():
         return True
     try:

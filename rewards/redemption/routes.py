@@ -12,13 +12,19 @@ from .service import redeem_coupon
 
 bp = Blueprint("redemption", __name__)
 
+MAX_DEVICE_ID = 100
+
 
 @bp.post("/scan")
 @require_user
 def scan():
-    token = validation.coupon_token(validation.json_body())
+    body = validation.json_body()
+    token = validation.coupon_token(body)
+    device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
     with get_db().write() as tx:
-        redemption = redeem_coupon(tx, g.user["id"], token, clock.now(), current_app.config["SCAN_RATE_LIMIT"])
+        redemption = redeem_coupon(
+            tx, g.user["id"], token, clock.now(), current_app.config["SCAN_RATE_LIMIT"], device_id
+        )
     return {
         "scan_id": redemption.scan_id,
         "token": redemption.token,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ratelimit
+from ..coupons.batches import tally
 from ..db import Transaction
-from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, RateLimited
+from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid, RateLimited
 from ..ledger.service import post_entry
 
 
@@ -19,7 +20,9 @@ class Redemption:
     redeemed_at: int
 
 
-def redeem_coupon(tx: Transaction, user_id: int, token: str, now: int, rate_limit: tuple[int, int]) -> Redemption:
+def redeem_coupon(
+    tx: Transaction, user_id: int, token: str, now: int, rate_limit: tuple[int, int], device_id: str | None = None
+) -> Redemption:
     """Redeem `token` for `user_id`, or raise why not.
 
     The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
@@ -33,25 +36,31 @@ def redeem_coupon(tx: Transaction, user_id: int, token: str, now: int, rate_limi
         raise RateLimited("Too many scans; wait before scanning again.", retry_after=verdict.retry_after)
     coupon = tx.one(
         """
-        SELECT c.id, c.status, b.points, b.expires_at
+        SELECT c.id, c.status, c.batch_id, b.points, b.expires_at, b.voided_at AS batch_voided_at
         FROM coupons c JOIN batches b ON b.id = c.batch_id
         WHERE c.token = ?
         FOR UPDATE OF c
         """,
         (token,),
     )
-    if coupon is None or coupon["status"] == "void":
+    if coupon is None:
         raise CouponNotFound("No coupon has that token.")
+    if coupon["status"] == "void" or coupon["batch_voided_at"] is not None:
+        raise CouponVoid("This coupon was withdrawn by the operator.")
     if coupon["status"] == "redeemed":
         raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
     if coupon["expires_at"] is not None and coupon["expires_at"] < now:
         raise CouponExpired("This coupon has expired.")
     scan_id = tx.scalar(
-        "INSERT INTO scans (coupon_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-        (coupon["id"], user_id, now),
+        """
+        INSERT INTO scans (coupon_id, user_id, created_at, device_id) VALUES (?, ?, ?, ?)
+        ON CONFLICT DO NOTHING RETURNING id
+        """,
+        (coupon["id"], user_id, now, device_id),
     )
     if scan_id is None:
         raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
     tx.execute("UPDATE coupons SET status = 'redeemed' WHERE id = ?", (coupon["id"],))
+    tally(tx, coupon["batch_id"], redeemed=1)
     balance = post_entry(tx, user_id, "scan", coupon["points"], now, scan_id=scan_id, scans=1)
     return Redemption(scan_id, token, coupon["points"], balance, now)

@@ -89,6 +89,7 @@ def service_env(database: TestDatabase, env: dict[str, str] | None = None) -> di
             "APP_ENV": "development",
             "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
             "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
+            "ADMIN_API_KEYS": "",
             "DATABASE_URL": database.url,
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",

@@ -1,0 +1,62 @@
+"""The audit log: every change an operator makes, with who, why and what, written in the same
+transaction as the change itself, so there is never one without the other. Append-only: the
+schema's triggers refuse UPDATE and DELETE, and no route changes it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import clock
+from .db import Transaction
+
+# The operator name of shell commands (gen-coupons, void-batch).
+CLI_OPERATOR = "cli"
+
+ACTIONS = (
+    "batch.create",
+    "batch.void",
+    "coupon.void",
+    "scan.reverse",
+    "user.adjust",
+    "payout.approve",
+    "payout.reject",
+)
+
+
+def record(
+    tx: Transaction, operator: str, action: str, target: str, reason: str | None, details: dict[str, Any], now: int
+) -> None:
+    assert action in ACTIONS, action
+    tx.execute(
+        "INSERT INTO audit_log (at, operator, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?)",
+        (now, operator, action, target, reason, json.dumps(details, separators=(",", ":"))),
+    )
+
+
+def entries(tx: Transaction, limit: int, before: int | None, action: str | None) -> dict[str, Any]:
+    """A page of entries, newest first."""
+    rows = tx.all(
+        """
+        SELECT id, at, operator, action, target, reason, details FROM audit_log
+        WHERE id < ? AND (? IS NULL OR action = ?)
+        ORDER BY id DESC LIMIT ?
+        """,
+        (before if before is not None else 2**63 - 1, action, action, limit + 1),
+    )
+    page = rows[:limit]
+    return {
+        "entries": [
+            {
+                "id": row["id"],
+                "at": clock.to_rfc3339(row["at"]),
+                "operator": row["operator"],
+                "action": row["action"],
+                "target": row["target"],
+                "reason": row["reason"],
+                "details": json.loads(row["details"]),
+            }
+            for row in page
+        ],
+        "next_before": page[-1]["id"] if len(rows) > limit else None,
+    }
