@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import health
+from . import health, operators
 from .auth import routes as auth_routes
 from .auth.otp import otp_key
 from .cli import register_commands
@@ -85,5 +85,6 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (health, auth_routes, coupon_routes, redemption_routes, ledger_routes, docs):
+    app.url_map.converters["coupon_token"] = coupon_routes.CouponTokenSegment
+    for module in (health, auth_routes, coupon_routes, redemption_routes, ledger_routes, operators, docs):
         app.register_blueprint(module.bp)

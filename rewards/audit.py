@@ -39,7 +39,7 @@ def entries(tx: Transaction, limit: int, before: int | None, action: str | None)
     rows = tx.all(
         """
         SELECT id, at, operator, action, target, reason, details FROM audit_log
-        WHERE id < ? AND (? IS NULL OR action = ?)
+        WHERE id < ? AND (CAST(? AS TEXT) IS NULL OR action = ?)
         ORDER BY id DESC LIMIT ?
         """,
         (before if before is not None else 2**63 - 1, action, action, limit + 1),

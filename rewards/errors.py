@@ -29,6 +29,7 @@ REFUSALS: dict[type[x.Refusal], tuple[int, str]] = {
     x.Forbidden: (403, "forbidden"),
     x.CouponNotFound: (404, "coupon_not_found"),
     x.UserNotFound: (404, "user_not_found"),
+    x.BatchNotFound: (404, "batch_not_found"),
     x.CouponAlreadyRedeemed: (409, "coupon_already_redeemed"),
     x.CouponExpired: (410, "coupon_expired"),
     x.CouponVoid: (410, "coupon_void"),

@@ -76,6 +76,10 @@ class UserNotFound(Refusal):
     pass
 
 
+class BatchNotFound(Refusal):
+    pass
+
+
 # The database
 class DatabaseUnavailable(Refusal):
     """Missing, unreachable, busy past its timeout, read-only or full: try again shortly."""

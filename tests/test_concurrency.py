@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .support.client import fresh_phone
+from .support.client import ADMIN_KEY, fresh_phone
 from .support.invariants import assert_invariants
 from .support.races import answered_under_fire, login_many, race, spread
 
@@ -110,4 +110,35 @@ def test_sigkilled_workers_lose_no_answered_redemption(gunicorn, db):
     redeemed = {r[0] for r in db.execute("SELECT c.token FROM scans s JOIN coupons c ON c.id = s.coupon_id")}
     assert {coupon for _, coupon in won} <= redeemed
     assert server.api.call("GET", "/health").status == 200  # the master replaced the dead workers
+    assert_invariants(db)
+
+
+def test_a_batch_voided_while_fifty_clients_scan_it(hosts, db):
+    """Every coupon ends redeemed (its scan answered 200) or void, never both, and the batch's
+    counts add up."""
+    next_api = spread([server.api for server in hosts(2)])
+    tokens = login_many(next_api(), 50)
+    coupons = next_api().generate(300)
+    batch_id = db.scalar("SELECT id FROM batches")
+    attempts = list(zip(tokens * 6, coupons, strict=True))
+    random.shuffle(attempts)
+    admin = {"X-API-Key": ADMIN_KEY}
+
+    def scan_or_void(attempt):
+        if attempt is None:
+            time.sleep(0.05)
+            return next_api().call("POST", f"/batches/{batch_id}/void", {"reason": "leaked mid-promo"}, admin)
+        return next_api().scan(*attempt)
+
+    with ThreadPoolExecutor(51) as pool:
+        replies = list(pool.map(scan_or_void, [None, *attempts]))
+    void_reply, scan_replies = replies[0], replies[1:]
+    assert void_reply.status == 200
+    assert {r.status for r in scan_replies} <= {200, 410}
+    won = {coupon for (_, coupon), reply in zip(attempts, scan_replies, strict=True) if reply.status == 200}
+    status = dict(db.execute("SELECT token, status FROM coupons").fetchall())
+    assert {c for c, s in status.items() if s == "redeemed"} == won
+    assert {c for c, s in status.items() if s == "void"} == set(coupons) - won
+    counts = next_api().call("GET", f"/batches/{batch_id}", headers=admin).body["coupons"]
+    assert counts == {"active": 0, "redeemed": len(won), "expired": 0, "void": 300 - len(won)}
     assert_invariants(db)

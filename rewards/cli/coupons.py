@@ -11,8 +11,10 @@ from flask.cli import with_appcontext
 
 from .. import audit, clock
 from ..coupons.batches import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
+from ..coupons.lookup import batch_view
+from ..coupons.voiding import void_batch
 from ..db import get_db
-from ..exceptions import DatabaseUnavailable
+from ..exceptions import BatchNotFound, DatabaseUnavailable
 
 
 def _future_time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -89,4 +91,27 @@ def gen_coupons_command(
         f"batch {batch.id}: {count} coupons of {points} points, expiring {clock.to_rfc3339(expires_at) or 'never'}"
         f" -> {output or 'stdout'}",
         err=True,
+    )
+
+
+@click.command("void-batch")
+@with_appcontext
+@click.argument("batch_id", type=click.IntRange(1, 2**63 - 1))
+@click.option("--reason", required=True, help="Why, in 1 to 500 characters (kept in the audit log).")
+def void_batch_command(batch_id: int, reason: str) -> None:
+    """Void every coupon of BATCH_ID that is not redeemed (a leaked batch)."""
+    if not reason or len(reason) > 500:
+        raise click.BadParameter("must say why, in 1 to 500 characters", param_hint="--reason")
+    db = get_db()
+    try:
+        with db.write() as tx:
+            void_batch(tx, audit.CLI_OPERATOR, batch_id, reason, clock.now())
+            batch = batch_view(tx, batch_id, clock.now())
+    except BatchNotFound:
+        raise click.BadParameter(f"no batch has the id {batch_id}", param_hint="BATCH_ID") from None
+    except DatabaseUnavailable as error:
+        raise click.ClickException(f"the database at {db.describe()} is unavailable ({error.reason})") from None
+    counts = batch["coupons"]
+    click.echo(
+        f"batch {batch_id} is void: {counts['void']} coupons void, {counts['redeemed']} redeemed before it", err=True
     )

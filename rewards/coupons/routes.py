@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from flask import Blueprint, g
+from werkzeug.routing import BaseConverter
 
 from .. import audit, clock
 from ..db import get_db
 from ..http import validation
 from ..http.guards import require_admin
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
+from .lookup import batch_page, batch_view, coupon_view
+from .voiding import void_batch, void_coupon
 
-bp = Blueprint("coupons", __name__, url_prefix="/coupons")
+bp = Blueprint("coupons", __name__)
 
 
-@bp.post("/generate")
+class CouponTokenSegment(BaseConverter):
+    """Any path segment but `generate`, so /coupons/generate is only ever the POST that makes
+    a batch (a GET of it is a 405 with Allow: POST, not a lookup of a token called so). What
+    the segment holds is checked by the view: a bad token is a 400 naming it."""
+
+    regex = r"(?!generate$)[^/]+"
+
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@bp.post("/coupons/generate")
 @require_admin
 def generate():
     body = validation.json_body()
@@ -38,3 +53,50 @@ def generate():
     expiry = clock.to_rfc3339(expires_at)
     coupons = [{"token": t, "points": points, "expires_at": expiry} for t in tokens]
     return {"batch": batch.as_json(), "coupons": coupons}, 201
+
+
+@bp.get("/coupons/<coupon_token:token>")
+@require_admin
+def show_coupon(token: str):
+    token = validation.token_in_path(token)
+    with get_db().snapshot() as tx:
+        return coupon_view(tx, token, clock.now())
+
+
+@bp.post("/coupons/<coupon_token:token>/void")
+@require_admin
+def withdraw_coupon(token: str):
+    token = validation.token_in_path(token)
+    reason = validation.reason(validation.json_body())
+    now = clock.now()
+    with get_db().write() as tx:
+        void_coupon(tx, g.operator, token, reason, now)
+        return coupon_view(tx, token, now)
+
+
+@bp.get("/batches")
+@require_admin
+def list_batches():
+    limit = validation.query_integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    before = validation.query_integer("before", 1, validation.MAX_ID, None)
+    with get_db().snapshot() as tx:
+        return batch_page(tx, limit, before, clock.now())
+
+
+@bp.get("/batches/<batch_ref>")
+@require_admin
+def show_batch(batch_ref: str):
+    batch_id = validation.id_in_path(batch_ref, "batch")
+    with get_db().snapshot() as tx:
+        return batch_view(tx, batch_id, clock.now())
+
+
+@bp.post("/batches/<batch_ref>/void")
+@require_admin
+def withdraw_batch(batch_ref: str):
+    batch_id = validation.id_in_path(batch_ref, "batch")
+    reason = validation.reason(validation.json_body())
+    now = clock.now()
+    with get_db().write() as tx:
+        void_batch(tx, g.operator, batch_id, reason, now)
+        return batch_view(tx, batch_id, now)

@@ -91,6 +91,39 @@ def coupon_token(body: dict[str, Any], name: str = "token") -> str:
     return token
 
 
+def token_in_path(value: str) -> str:
+    token = value.strip(" \t\r\n").lower()
+    if len(token) != 36 or not UUID4.match(token):
+        raise InvalidRequest("The coupon token in the path must be a UUID version 4.")
+    return token
+
+
+def id_in_path(value: str, what: str) -> int:
+    """A positive 64-bit id from the path, or a 400 naming it (negative, huge, not a number)."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 19 and 1 <= int(value) <= MAX_ID):
+        raise InvalidRequest(f"The {what} id in the path must be a whole number from 1 to {MAX_ID}.")
+    return int(value)
+
+
+def reason(body: dict[str, Any], name: str = "reason", max_length: int = 500) -> str:
+    """Why an operator does what they do: 1 to 500 characters."""
+    value = text(body, name, max_length)
+    if not value:
+        raise InvalidRequest(f"'{name}' must say why, in 1 to {max_length} characters.")
+    return value
+
+
+def query_text(name: str, max_length: int) -> str | None:
+    values = request.args.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest(f"Query parameter '{name}' is given more than once.")
+    if len(values[0]) > max_length or not storable(values[0]):
+        raise InvalidRequest(f"Query parameter '{name}' must be text of at most {max_length} characters.")
+    return values[0]
+
+
 def future_time(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:

@@ -8,7 +8,7 @@ from .. import clock
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, InvalidRequest, UserNotFound
 from ..http import validation
-from ..http.guards import bearer_user, has_admin_key
+from ..http.guards import bearer_user, has_admin_key, require_admin
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
 
@@ -72,13 +72,31 @@ def my_wallet():
 def user_wallet(user_ref: str):
     admin = has_admin_key()
     caller = None if admin else bearer_user()
-    if not (
-        user_ref.isascii() and user_ref.isdigit() and len(user_ref) <= 19 and 1 <= int(user_ref) <= validation.MAX_ID
-    ):
-        raise InvalidRequest("The user id in the path must be a positive whole number.")
-    user_id = int(user_ref)
+    user_id = validation.id_in_path(user_ref, "user")
     if caller is not None and caller["id"] != user_id:
         raise Forbidden("A user may read only their own wallet.")
     limit, before = _page()
     with get_db().snapshot() as tx:
         return read_wallet(tx, user_id, limit, before)
+
+
+@bp.get("")
+@require_admin
+def find_user():
+    """An operator looks a customer up by phone."""
+    phone = validation.query_text("phone", 32) or ""
+    # An unencoded + in a query string arrives as a space (?phone=+1555... from a shell).
+    phone = "+" + phone[1:] if phone.startswith(" ") else phone
+    if not validation.PHONE.match(phone):
+        raise InvalidRequest("Query parameter 'phone' must be an E.164 number: + then 8 to 15 digits.")
+    with get_db().snapshot() as tx:
+        user = tx.one("SELECT id, phone, balance, scans, created_at FROM users WHERE phone = ?", (phone,))
+    if user is None:
+        raise UserNotFound("No user has that phone.")
+    return {
+        "user_id": user["id"],
+        "phone": user["phone"],
+        "points": user["balance"],
+        "scans": user["scans"],
+        "created_at": clock.to_rfc3339(user["created_at"]),
+    }

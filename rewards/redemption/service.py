@@ -25,8 +25,8 @@ def redeem_coupon(
 ) -> Redemption:
     """Redeem `token` for `user_id`, or raise why not.
 
-    The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
-    PostgreSQL), so its status is still true when the scan is written; the UNIQUE index on
+    The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR NO KEY UPDATE on
+    PostgreSQL: enough for the status it changes, and no obstacle to foreign-key checks), so its status is still true when the scan is written; the UNIQUE index on
     scans.coupon_id stands behind it, answered by ON CONFLICT rather than by an error, which
     would abort a PostgreSQL transaction and with it the rate-limit hit.
     """
@@ -39,7 +39,7 @@ def redeem_coupon(
         SELECT c.id, c.status, c.batch_id, b.points, b.expires_at, b.voided_at AS batch_voided_at
         FROM coupons c JOIN batches b ON b.id = c.batch_id
         WHERE c.token = ?
-        FOR UPDATE OF c
+        FOR NO KEY UPDATE OF c
         """,
         (token,),
     )

@@ -1,0 +1,102 @@
+"""Coupons and batches as operators see them: a coupon with its status and scan, a batch with
+its four counts (from its tallies, so a million coupons cost what ten do)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import clock
+from ..db import Transaction
+from ..exceptions import BatchNotFound, CouponNotFound
+
+_COUPON = """
+SELECT c.token, c.status, c.batch_id, c.voided_at, c.void_reason, b.points, b.expires_at, b.created_at,
+       s.id AS scan_id, s.user_id, s.created_at AS redeemed_at, s.device_id
+FROM coupons c
+JOIN batches b ON b.id = c.batch_id
+LEFT JOIN scans s ON s.coupon_id = c.id
+WHERE c.token = ?
+"""
+
+_BATCHES = """
+SELECT b.id, b.label, b.count, b.points, b.expires_at, b.created_at, b.voided_at, b.void_reason,
+       coalesce(t.redeemed, 0) AS redeemed, coalesce(t.voided, 0) AS voided
+FROM batches b
+LEFT JOIN (
+    -- CAST: PostgreSQL sums bigints as numeric.
+    SELECT batch_id, CAST(sum(redeemed) AS BIGINT) AS redeemed, CAST(sum(voided) AS BIGINT) AS voided
+    FROM batch_tallies GROUP BY batch_id
+) t ON t.batch_id = b.id
+"""
+
+
+def coupon_status(status: str, expires_at: int | None, now: int) -> str:
+    """Void wins over expired; a redeemed coupon stays redeemed."""
+    if status in ("redeemed", "void"):
+        return status
+    if expires_at is not None and expires_at < now:
+        return "expired"
+    return "active"
+
+
+def coupon_view(tx: Transaction, token: str, now: int) -> dict[str, Any]:
+    row = tx.one(_COUPON, (token,))
+    if row is None:
+        raise CouponNotFound("No coupon has that token.")
+    return {
+        "token": row["token"],
+        "status": coupon_status(row["status"], row["expires_at"], now),
+        "points": row["points"],
+        "batch_id": row["batch_id"],
+        "expires_at": clock.to_rfc3339(row["expires_at"]),
+        "created_at": clock.to_rfc3339(row["created_at"]),
+        "voided_at": clock.to_rfc3339(row["voided_at"]),
+        "void_reason": row["void_reason"],
+        "scan": None
+        if row["scan_id"] is None
+        else {
+            "id": row["scan_id"],
+            "user_id": row["user_id"],
+            "redeemed_at": clock.to_rfc3339(row["redeemed_at"]),
+            "device_id": row["device_id"],
+            "reversed_at": None,
+        },
+    }
+
+
+def _batch_json(row: Any, now: int) -> dict[str, Any]:
+    unspent = row["count"] - row["redeemed"] - row["voided"]
+    expired = row["expires_at"] is not None and row["expires_at"] < now
+    return {
+        "id": row["id"],
+        "label": row["label"],
+        "count": row["count"],
+        "points": row["points"],
+        "expires_at": clock.to_rfc3339(row["expires_at"]),
+        "created_at": clock.to_rfc3339(row["created_at"]),
+        "voided_at": clock.to_rfc3339(row["voided_at"]),
+        "void_reason": row["void_reason"],
+        "coupons": {
+            "active": 0 if expired else unspent,
+            "redeemed": row["redeemed"],
+            "expired": unspent if expired else 0,
+            "void": row["voided"],
+        },
+    }
+
+
+def batch_view(tx: Transaction, batch_id: int, now: int) -> dict[str, Any]:
+    row = tx.one(_BATCHES + " WHERE b.id = ?", (batch_id,))
+    if row is None:
+        raise BatchNotFound("No batch has that id.")
+    return _batch_json(row, now)
+
+
+def batch_page(tx: Transaction, limit: int, before: int | None, now: int) -> dict[str, Any]:
+    """Batches newest first; one more row than asked says whether there is a next page."""
+    rows = tx.all(_BATCHES + " WHERE b.id < ? ORDER BY b.id DESC LIMIT ?", (before or 2**63 - 1, limit + 1))
+    page = rows[:limit]
+    return {
+        "batches": [_batch_json(row, now) for row in page],
+        "next_before": page[-1]["id"] if len(rows) > limit else None,
+    }

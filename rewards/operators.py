@@ -1,0 +1,25 @@
+"""The operator's console reads that belong to no single resource: GET /audit."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import audit
+from .db import get_db
+from .exceptions import InvalidRequest
+from .http import validation
+from .http.guards import require_admin
+
+bp = Blueprint("operators", __name__)
+
+
+@bp.get("/audit")
+@require_admin
+def audit_log():
+    limit = validation.query_integer("limit", 1, 100, 20)
+    before = validation.query_integer("before", 1, validation.MAX_ID, None)
+    action = validation.query_text("action", 32)
+    if action is not None and action not in audit.ACTIONS:
+        raise InvalidRequest(f"Query parameter 'action' must be one of {', '.join(audit.ACTIONS)}.")
+    with get_db().snapshot() as tx:
+        return audit.entries(tx, limit, before, action)
