@@ -3,6 +3,8 @@ the audit log that every change writes in its own transaction."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 
 import pytest
@@ -205,3 +207,36 @@ def test_coupons_generate_is_no_token(client):
     assert_problem(response, 405, "method_not_allowed")
     assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"POST", "OPTIONS"}
     assert client.options("/coupons/generate").headers["Allow"].replace(" ", "") in ("POST,OPTIONS", "OPTIONS,POST")
+
+
+def test_a_batch_exports_as_csv_with_each_coupons_status(api, db):
+    access_token, user = api.login()
+    coupons = api.generate(2503, points=4, expires_at="2099-01-01T00:00:00Z")  # more than a chunk
+    batch_id = db.scalar("SELECT id FROM batches")
+    assert api.scan(access_token, coupons[0]).status == 200
+    assert api.call("POST", f"/coupons/{coupons[1]}/void", {"reason": "x"}, ADMIN).status == 200
+
+    reply = api.call("GET", f"/batches/{batch_id}/coupons.csv", headers=ADMIN)
+    assert reply.status == 200 and reply.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(reply.text)))
+    assert list(rows[0]) == ["token", "points", "expires_at", "batch_id", "status", "redeemed_at", "user_id"]
+    assert [r["token"] for r in rows] == coupons  # every coupon once, in the order they were made
+    by_token = {r["token"]: r for r in rows}
+    assert by_token[coupons[0]]["status"] == "redeemed" and by_token[coupons[0]]["user_id"] == str(user["id"])
+    assert by_token[coupons[0]]["redeemed_at"].endswith("Z")
+    assert by_token[coupons[1]]["status"] == "void" and by_token[coupons[1]]["redeemed_at"] == ""
+    assert by_token[coupons[2]] == {
+        "token": coupons[2],
+        "points": "4",
+        "expires_at": "2099-01-01T00:00:00Z",
+        "batch_id": str(batch_id),
+        "status": "active",
+        "redeemed_at": "",
+        "user_id": "",
+    }
+
+
+def test_an_export_of_no_batch_or_a_bad_id_is_a_problem(api):
+    assert_problem(api.call("GET", "/batches/999999/coupons.csv", headers=ADMIN), 404, "batch_not_found")
+    assert_problem(api.call("GET", "/batches/x/coupons.csv", headers=ADMIN), 400, "invalid_request")
+    assert_problem(api.call("GET", "/batches/1/coupons.csv"), 401, "unauthorized")

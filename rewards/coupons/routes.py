@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, Response, g, stream_with_context
 from werkzeug.routing import BaseConverter
 
 from .. import audit, clock
 from ..db import get_db
+from ..exceptions import BatchNotFound
 from ..http import validation
 from ..http.guards import require_admin
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
+from .export import coupon_rows
 from .lookup import batch_page, batch_view, coupon_view
 from .voiding import void_batch, void_coupon
 
@@ -100,3 +102,26 @@ def withdraw_batch(batch_ref: str):
     with get_db().write() as tx:
         void_batch(tx, g.operator, batch_id, reason, now)
         return batch_view(tx, batch_id, now)
+
+
+@bp.get("/batches/<batch_ref>/coupons.csv")
+@require_admin
+def export_batch(batch_ref: str):
+    batch_id = validation.id_in_path(batch_ref, "batch")
+    db = get_db()
+    with db.snapshot() as tx:
+        batch = tx.one("SELECT id, points, expires_at FROM batches WHERE id = ?", (batch_id,))
+    if batch is None:
+        raise BatchNotFound("No batch has that id.")
+    batch = {"id": batch["id"], "points": batch["points"], "expires_at": batch["expires_at"]}
+
+    def body():
+        # A snapshot of its own for the whole stream, held while the client reads.
+        with db.snapshot() as tx:
+            yield from coupon_rows(tx, batch, clock.now())
+
+    return Response(
+        stream_with_context(body()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-coupons.csv"'},
+    )

@@ -43,6 +43,7 @@ class Backend(Protocol):
     def is_unavailable(self, error: Exception) -> bool: ...
     def insert_coupons(self, conn: Any, batch_id: int, tokens: Sequence[str]) -> None: ...
     def unavailable_reason(self, conn: Any) -> str | None: ...
+    def stream(self, conn: Any, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]: ...
 
 
 class Transaction:
@@ -71,6 +72,10 @@ class Transaction:
 
     def insert_coupons(self, batch_id: int, tokens: Sequence[str]) -> None:
         self.backend.insert_coupons(self.conn, batch_id, tokens)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows as plain tuples, fetched a chunk at a time: memory stays flat however many."""
+        return self.backend.stream(self.conn, self.backend.translate(sql), params)
 
     def keep_on_refusal(self) -> None:
         """What was written so far is bookkeeping that must persist even when the action is

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
 
 # SQLSTATE classes and codes that mean "the database cannot serve this now": connection
 # exceptions (08), insufficient resources such as a full disk (53), operator intervention
@@ -28,6 +29,7 @@ _UNAVAILABLE_CLASSES = ("08", "53", "57")
 _UNAVAILABLE_CODES = frozenset({"55P03", "25006", "40001", "40P01"})
 _PLACEHOLDER = re.compile(r"'[^']*'|(?<!:):([a-z_]+)\b|\?|%")
 CONNECT_TIMEOUT_SECONDS = 5
+STREAM_CHUNK = 2000
 
 
 class Row(tuple):
@@ -121,6 +123,14 @@ class PostgresBackend:
         with conn.cursor() as cursor, cursor.copy("COPY coupons (token, batch_id) FROM STDIN") as copy:
             for token in tokens:
                 copy.write_row((token, batch_id))
+
+    def stream(self, conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        # A server-side cursor: the server hands rows over a chunk at a time instead of the
+        # driver holding all of them. It lives in the caller's transaction.
+        with conn.cursor(name="rewards_stream", row_factory=tuple_row) as cursor:
+            cursor.itersize = STREAM_CHUNK
+            cursor.execute(sql, params)
+            yield from cursor
 
     def unavailable_reason(self, conn: psycopg.Connection) -> str | None:
         if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:

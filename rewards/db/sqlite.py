@@ -12,7 +12,7 @@ import random
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ SQLITE_BUSY = 5
 # Below this much free space a redemption may fail half-way through its commit; say so early.
 MIN_FREE_BYTES = 1 << 20
 
+STREAM_CHUNK = 2000
 _FIRST_WAIT = 0.00005
 _LONGEST_WAIT = 0.002
 _FOR_UPDATE = re.compile(r"\s+FOR (?:NO KEY )?UPDATE(?: OF \w+)?\s*$", re.IGNORECASE)
@@ -99,6 +100,12 @@ class SqliteBackend:
 
     def insert_coupons(self, conn: Connection, batch_id: int, tokens: Sequence[str]) -> None:
         conn.executemany("INSERT INTO coupons (token, batch_id) VALUES (?, ?)", ((t, batch_id) for t in tokens))
+
+    def stream(self, conn: Connection, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        cursor = conn.execute(sql, params)
+        cursor.row_factory = None  # plain tuples
+        while rows := cursor.fetchmany(STREAM_CHUNK):
+            yield from rows
 
     def unavailable_reason(self, conn: Connection) -> str | None:
         """Why a redemption cannot be taken now, beyond the schema: the write lock (read-only
