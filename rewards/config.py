@@ -37,6 +37,7 @@ DEFAULTS: dict[str, str] = {
     "SCAN_RATE_LIMIT": "30 per minute",
     "AUTH_IP_RATE_LIMIT": "60 per hour",
     "PROXY_COUNT": "0",
+    "COUPON_URL_TEMPLATE": "{token}",
     # Not in the contract's table, but worth a knob: how long a request waits for the write
     # lock before it answers 503, and how long an SMS gateway may take.
     "DATABASE_BUSY_TIMEOUT_MS": "5000",
@@ -100,6 +101,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "SCAN_RATE_LIMIT": parse_rate(raw, "SCAN_RATE_LIMIT"),
         "AUTH_IP_RATE_LIMIT": parse_rate(raw, "AUTH_IP_RATE_LIMIT"),
         "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
+        "COUPON_URL_TEMPLATE": _url_template(raw),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
     config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])
@@ -194,6 +196,13 @@ def operator_keys(raw: Mapping[str, Any], production: bool) -> dict[str, str]:
             raise ConfigError(f"ADMIN_API_KEYS: the key of {name!r} is the public development value")
         keys[name] = key
     return keys
+
+
+def _url_template(raw: Mapping[str, Any]) -> str:
+    template = str(raw.get("COUPON_URL_TEMPLATE") or DEFAULTS["COUPON_URL_TEMPLATE"]).strip()
+    if "{token}" not in template or len(template) > 1000:
+        raise ConfigError("COUPON_URL_TEMPLATE must contain {token}, e.g. https://shop.example/s/{token}")
+    return template
 
 
 def _secret(raw: Mapping[str, Any], name: str, production: bool) -> str:

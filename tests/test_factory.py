@@ -73,6 +73,7 @@ def test_webhook_delivery_needs_a_url():
         ("SCAN_RATE_LIMIT", "lots"),
         ("AUTH_IP_RATE_LIMIT", "60 per fortnight"),
         ("WEB_CONCURRENCY", "0"),
+        ("COUPON_URL_TEMPLATE", "https://shop.example/s/"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(name, value):

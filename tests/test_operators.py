@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import time
+from xml.etree import ElementTree
 
 import pytest
+import zxingcpp
+from PIL import Image
 
-from .support.client import ADMIN_KEY, assert_problem, bearer
+from .support.client import ADMIN_KEY, Api, TestClientTransport, assert_problem, bearer
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 UNKNOWN_TOKEN = "0f0e0d0c-0b0a-4908-8706-050403020100"
@@ -156,6 +159,9 @@ OPERATOR_ROUTES = [
     ("POST", "/batches/1/void", {"reason": "x"}),
     ("GET", "/users?phone=%2B15551234567", None),
     ("GET", "/audit", None),
+    ("GET", f"/coupons/{UNKNOWN_TOKEN}/qr.png", None),
+    ("GET", f"/coupons/{UNKNOWN_TOKEN}/qr.svg", None),
+    ("GET", "/batches/1/coupons.csv", None),
 ]
 
 
@@ -240,3 +246,37 @@ def test_an_export_of_no_batch_or_a_bad_id_is_a_problem(api):
     assert_problem(api.call("GET", "/batches/999999/coupons.csv", headers=ADMIN), 404, "batch_not_found")
     assert_problem(api.call("GET", "/batches/x/coupons.csv", headers=ADMIN), 400, "invalid_request")
     assert_problem(api.call("GET", "/batches/1/coupons.csv"), 401, "unauthorized")
+
+
+def decode_png(data: bytes) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))]
+
+
+@pytest.mark.parametrize("template", ["{token}", "https://shop.example/s/{token}?src=qr"])
+def test_a_coupons_qr_code_reads_back_as_its_url(make_app, template):
+    api = Api(TestClientTransport(make_app(COUPON_URL_TEMPLATE=template).test_client()))
+    (coupon,) = api.generate(1)
+    png = api.client.get(f"/coupons/{coupon}/qr.png", headers=ADMIN)
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert decode_png(png.data) == [template.replace("{token}", coupon)]
+    bigger = api.client.get(f"/coupons/{coupon}/qr.png?scale=10", headers=ADMIN)
+    assert Image.open(io.BytesIO(bigger.data)).size[0] > Image.open(io.BytesIO(png.data)).size[0]
+    svg = api.client.get(f"/coupons/{coupon}/qr.svg", headers=ADMIN)
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert ElementTree.fromstring(svg.data).tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        (f"/coupons/{UNKNOWN_TOKEN}/qr.png", 404, "coupon_not_found"),
+        (f"/coupons/{UNKNOWN_TOKEN}/qr.svg", 404, "coupon_not_found"),
+        ("/coupons/nope/qr.png", 400, "invalid_request"),
+        ("/coupons/{coupon}/qr.png?scale=0", 400, "invalid_request"),
+        ("/coupons/{coupon}/qr.png?scale=41", 400, "invalid_request"),
+        ("/coupons/{coupon}/qr.svg?scale=x", 400, "invalid_request"),
+    ],
+)
+def test_bad_qr_requests_are_problems(api, path, status, code):
+    (coupon,) = api.generate(1)
+    assert_problem(api.call("GET", path.format(coupon=coupon), headers=ADMIN), status, code)

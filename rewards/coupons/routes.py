@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, stream_with_context
+from flask import Blueprint, Response, current_app, g, stream_with_context
 from werkzeug.routing import BaseConverter
 
 from .. import audit, clock
 from ..db import get_db
-from ..exceptions import BatchNotFound
+from ..exceptions import BatchNotFound, CouponNotFound
 from ..http import validation
 from ..http.guards import require_admin
+from . import qr
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
 from .export import coupon_rows
 from .lookup import batch_page, batch_view, coupon_view
@@ -125,3 +126,17 @@ def export_batch(batch_ref: str):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-coupons.csv"'},
     )
+
+
+@bp.get("/coupons/<coupon_token:token>/qr.svg", defaults={"kind": "svg"})
+@bp.get("/coupons/<coupon_token:token>/qr.png", defaults={"kind": "png"})
+@require_admin
+def coupon_qr(token: str, kind: str):
+    token = validation.token_in_path(token)
+    scale = validation.query_integer("scale", 1, qr.MAX_SCALE, qr.DEFAULT_SCALE)
+    with get_db().snapshot() as tx:
+        if tx.one("SELECT 1 FROM coupons WHERE token = ?", (token,)) is None:
+            raise CouponNotFound("No coupon has that token.")
+    payload = qr.coupon_payload(current_app.config["COUPON_URL_TEMPLATE"], token)
+    mimetype = "image/svg+xml" if kind == "svg" else "image/png"
+    return Response(qr.qr_image(payload, kind, scale), mimetype=mimetype)

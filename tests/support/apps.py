@@ -22,6 +22,7 @@ HERMETIC = {
     "SCAN_RATE_LIMIT": "30 per minute",
     "OTP_SEND_LIMIT": "5",
     "PROXY_COUNT": "0",
+    "COUPON_URL_TEMPLATE": "{token}",
 }
 
 

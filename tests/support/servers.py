@@ -90,6 +90,7 @@ def service_env(database: TestDatabase, env: dict[str, str] | None = None) -> di
             "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
             "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
             "ADMIN_API_KEYS": "",
+            "COUPON_URL_TEMPLATE": "{token}",
             "DATABASE_URL": database.url,
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",
