@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import clock
+from . import clock, paging
 from .db import Transaction
 
 # The operator name of shell commands (gen-coupons, void-batch).
@@ -42,9 +42,9 @@ def entries(tx: Transaction, limit: int, before: int | None, action: str | None)
         WHERE id < ? AND (CAST(? AS TEXT) IS NULL OR action = ?)
         ORDER BY id DESC LIMIT ?
         """,
-        (before if before is not None else 2**63 - 1, action, action, limit + 1),
+        (paging.below(before), action, action, paging.fetch_size(limit)),
     )
-    page = rows[:limit]
+    page, next_before = paging.split(rows, limit)
     return {
         "entries": [
             {
@@ -58,5 +58,5 @@ def entries(tx: Transaction, limit: int, before: int | None, action: str | None)
             }
             for row in page
         ],
-        "next_before": page[-1]["id"] if len(rows) > limit else None,
+        "next_before": next_before,
     }

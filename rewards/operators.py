@@ -16,8 +16,7 @@ bp = Blueprint("operators", __name__)
 @bp.get("/audit")
 @require_admin
 def audit_log():
-    limit = validation.query_integer("limit", 1, 100, 20)
-    before = validation.query_integer("before", 1, validation.MAX_ID, None)
+    limit, before = validation.page_params()
     action = validation.query_text("action", 32)
     if action is not None and action not in audit.ACTIONS:
         raise InvalidRequest(f"Query parameter 'action' must be one of {', '.join(audit.ACTIONS)}.")

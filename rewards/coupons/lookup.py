@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import clock
+from .. import clock, paging
 from ..db import Transaction
 from ..exceptions import BatchNotFound, CouponNotFound
 
@@ -93,10 +93,9 @@ def batch_view(tx: Transaction, batch_id: int, now: int) -> dict[str, Any]:
 
 
 def batch_page(tx: Transaction, limit: int, before: int | None, now: int) -> dict[str, Any]:
-    """Batches newest first; one more row than asked says whether there is a next page."""
-    rows = tx.all(_BATCHES + " WHERE b.id < ? ORDER BY b.id DESC LIMIT ?", (before or 2**63 - 1, limit + 1))
-    page = rows[:limit]
-    return {
-        "batches": [_batch_json(row, now) for row in page],
-        "next_before": page[-1]["id"] if len(rows) > limit else None,
-    }
+    """Batches, newest first."""
+    rows = tx.all(
+        _BATCHES + " WHERE b.id < ? ORDER BY b.id DESC LIMIT ?", (paging.below(before), paging.fetch_size(limit))
+    )
+    page, next_before = paging.split(rows, limit)
+    return {"batches": [_batch_json(row, now) for row in page], "next_before": next_before}

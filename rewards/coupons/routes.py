@@ -27,10 +27,6 @@ class CouponTokenSegment(BaseConverter):
     regex = r"(?!generate$)[^/]+"
 
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
-
 @bp.post("/coupons/generate")
 @require_admin
 def generate():
@@ -80,8 +76,7 @@ def withdraw_coupon(token: str):
 @bp.get("/batches")
 @require_admin
 def list_batches():
-    limit = validation.query_integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    before = validation.query_integer("before", 1, validation.MAX_ID, None)
+    limit, before = validation.page_params()
     with get_db().snapshot() as tx:
         return batch_page(tx, limit, before, clock.now())
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from .. import paging
 from ..clock import now, parse_rfc3339
 from ..exceptions import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
@@ -111,6 +112,13 @@ def reason(body: dict[str, Any], name: str = "reason", max_length: int = 500) ->
     if not value:
         raise InvalidRequest(f"'{name}' must say why, in 1 to {max_length} characters.")
     return value
+
+
+def page_params() -> tuple[int, int | None]:
+    """`limit` (1 to 100, default 20) and `before` (an id) of a newest-first list."""
+    limit = query_integer("limit", 1, paging.MAX_LIMIT, paging.DEFAULT_LIMIT)
+    before = query_integer("before", 1, MAX_ID, None)
+    return limit, before
 
 
 def query_text(name: str, max_length: int) -> str | None:

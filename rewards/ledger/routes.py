@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from .. import clock
+from .. import clock, paging
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, InvalidRequest, UserNotFound
 from ..http import validation
@@ -12,16 +12,12 @@ from ..http.guards import bearer_user, has_admin_key, require_admin
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
 
 def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, object]:
     """The wallet page, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
     user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
     if user is None:
         raise UserNotFound("No user has that id.")
-    # One more row than asked tells whether there is a next page without a COUNT.
     rows = tx.all(
         """
             SELECT l.id, l.kind, l.points, c.token AS coupon_token, l.created_at
@@ -32,9 +28,9 @@ def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -
             ORDER BY l.id DESC
             LIMIT ?
             """,
-        (user_id, before if before is not None else validation.MAX_ID, limit + 1),
+        (user_id, paging.below(before), paging.fetch_size(limit)),
     )
-    page = rows[:limit]
+    page, next_before = paging.split(rows, limit)
     return {
         "user_id": user["id"],
         "phone": user["phone"],
@@ -50,20 +46,14 @@ def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -
             }
             for row in page
         ],
-        "next_before": page[-1]["id"] if len(rows) > limit else None,
+        "next_before": next_before,
     }
-
-
-def _page() -> tuple[int, int | None]:
-    limit = validation.query_integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    before = validation.query_integer("before", 1, validation.MAX_ID, None)
-    return limit, before
 
 
 @bp.get("/me/wallet")
 def my_wallet():
     user = bearer_user()
-    limit, before = _page()
+    limit, before = validation.page_params()
     with get_db().snapshot() as tx:
         return read_wallet(tx, user["id"], limit, before)
 
@@ -75,7 +65,7 @@ def user_wallet(user_ref: str):
     user_id = validation.id_in_path(user_ref, "user")
     if caller is not None and caller["id"] != user_id:
         raise Forbidden("A user may read only their own wallet.")
-    limit, before = _page()
+    limit, before = validation.page_params()
     with get_db().snapshot() as tx:
         return read_wallet(tx, user_id, limit, before)
 
