@@ -128,3 +128,65 @@ def test_wallet_parameters(world, user, limit, before):
     query = {"limit": limit, "before": before}
     check(db, lambda: client.get(path, query_string=query, headers={"X-API-Key": ADMIN_KEY}))
     check(db, lambda: client.get("/users/me/wallet", query_string=query, headers=bearer(access_token)))
+
+
+# Operators' inputs: every new body field and query parameter, valid values mixed in.
+reasons = json_values | st.text(max_size=600) | st.sampled_from(["", "leaked", "r" * 500, "r" * 501])
+path_ids = st.text(max_size=25) | st.integers(min_value=-(2**70), max_value=2**70).map(str)
+path_tokens = st.text(min_size=1, max_size=40) | st.uuids(version=4).map(str) | st.uuids().map(str)
+
+
+@pytest.fixture
+def made(api):
+    """A few real coupons and their batch, so that valid inputs reach the code behind them."""
+    return api.generate(3)
+
+
+@PROPERTY
+@given(pick=st.integers(0, 2), other=maybe(path_tokens), reason=maybe(reasons))
+def test_void_coupon(world, made, pick, other, reason):
+    client, _, db = world
+    token = made[pick] if other is MISSING else other
+    path = f"/coupons/{quote(token, safe='')}/void"
+    check(db, lambda: client.post(path, json=body_of(reason=reason), headers={"X-API-Key": ADMIN_KEY}))
+
+
+@PROPERTY
+@given(batch=maybe(path_ids), reason=maybe(reasons))
+def test_void_batch_and_its_reads(world, made, batch, reason):
+    client, _, db = world
+    ref = "1" if batch is MISSING else quote(batch, safe="")
+    admin = {"X-API-Key": ADMIN_KEY}
+    check(db, lambda: client.post(f"/batches/{ref}/void", json=body_of(reason=reason), headers=admin))
+    check(db, lambda: client.get(f"/batches/{ref}", headers=admin))
+    check(db, lambda: client.get(f"/batches/{ref}/coupons.csv", headers=admin))
+
+
+@PROPERTY
+@given(token=maybe(tokens), device_id=maybe(json_values | st.text(max_size=120)))
+def test_scan_with_a_device(world, made, token, device_id):
+    client, access_token, db = world
+    body = body_of(token=made[0] if token is MISSING else token, device_id=device_id)
+    check(db, lambda: client.post("/scan", json=body, headers=bearer(access_token)))
+
+
+@PROPERTY
+@given(
+    limit=st.text(max_size=25),
+    before=st.text(max_size=25),
+    action=st.text(max_size=40) | st.sampled_from(["batch.void", "coupon.void"]),
+    phone=st.text(max_size=40) | phones.filter(lambda p: isinstance(p, str)),
+    scale=st.text(max_size=12) | st.integers(-5, 60).map(str),
+)
+def test_operator_query_parameters(world, made, limit, before, action, phone, scale):
+    client, _, db = world
+    admin = {"X-API-Key": ADMIN_KEY}
+    check(db, lambda: client.get("/batches", query_string={"limit": limit, "before": before}, headers=admin))
+    query = {"limit": limit, "before": before, "action": action}
+    check(db, lambda: client.get("/audit", query_string=query, headers=admin))
+    check(db, lambda: client.get("/users", query_string={"phone": phone}, headers=admin))
+    for kind in ("svg", "png"):
+        check(
+            db,
+            lambda kind=kind: client.get(f"/coupons/{made[0]}/qr.{kind}", query_string={"scale": scale}, headers=admin),
+        )
