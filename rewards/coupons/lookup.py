@@ -30,6 +30,20 @@ LEFT JOIN (
 """
 
 
+def coupon_exists(tx: Transaction, token: str) -> None:
+    """CouponNotFound unless a coupon has this token."""
+    if tx.one("SELECT 1 FROM coupons WHERE token = ?", (token,)) is None:
+        raise CouponNotFound("No coupon has that token.")
+
+
+def batch_for_export(tx: Transaction, batch_id: int) -> dict[str, Any]:
+    """What every exported row of the batch repeats (id, points, expiry), or BatchNotFound."""
+    row = tx.one("SELECT id, points, expires_at FROM batches WHERE id = ?", (batch_id,))
+    if row is None:
+        raise BatchNotFound("No batch has that id.")
+    return {"id": row["id"], "points": row["points"], "expires_at": row["expires_at"]}
+
+
 def coupon_status(status: str, expires_at: int | None, now: int) -> str:
     """Void wins over expired; a redeemed coupon stays redeemed."""
     if status in ("redeemed", "void"):

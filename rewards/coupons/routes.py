@@ -7,13 +7,12 @@ from werkzeug.routing import BaseConverter
 
 from .. import audit, clock
 from ..db import get_db
-from ..exceptions import BatchNotFound, CouponNotFound
 from ..http import validation
 from ..http.guards import require_admin
 from . import qr
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
 from .export import coupon_rows
-from .lookup import batch_page, batch_view, coupon_view
+from .lookup import batch_for_export, batch_page, batch_view, coupon_exists, coupon_view
 from .voiding import void_batch, void_coupon
 
 bp = Blueprint("coupons", __name__)
@@ -106,10 +105,7 @@ def export_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     db = get_db()
     with db.snapshot() as tx:
-        batch = tx.one("SELECT id, points, expires_at FROM batches WHERE id = ?", (batch_id,))
-    if batch is None:
-        raise BatchNotFound("No batch has that id.")
-    batch = {"id": batch["id"], "points": batch["points"], "expires_at": batch["expires_at"]}
+        batch = batch_for_export(tx, batch_id)  # a 404 before the 200 starts streaming
 
     def body():
         # A snapshot of its own for the whole stream, held while the client reads.
@@ -130,8 +126,7 @@ def coupon_qr(token: str, kind: str):
     token = validation.token_in_path(token)
     scale = validation.query_integer("scale", 1, qr.MAX_SCALE, qr.DEFAULT_SCALE)
     with get_db().snapshot() as tx:
-        if tx.one("SELECT 1 FROM coupons WHERE token = ?", (token,)) is None:
-            raise CouponNotFound("No coupon has that token.")
+        coupon_exists(tx, token)
     payload = qr.coupon_payload(current_app.config["COUPON_URL_TEMPLATE"], token)
     mimetype = "image/svg+xml" if kind == "svg" else "image/png"
     return Response(qr.qr_image(payload, kind, scale), mimetype=mimetype)

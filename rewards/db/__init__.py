@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -56,9 +56,6 @@ class Transaction:
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self.conn.execute(self.backend.translate(sql), params)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.backend.executemany(self.conn, self.backend.translate(sql), rows)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self.execute(sql, params).fetchone()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -106,10 +106,6 @@ class PostgresBackend:
 
     def in_transaction(self, conn: psycopg.Connection) -> bool:
         return conn.info.transaction_status != TransactionStatus.IDLE
-
-    def executemany(self, conn: psycopg.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with conn.cursor() as cursor:
-            cursor.executemany(sql, rows)
 
     def is_unavailable(self, error: Exception) -> bool:
         state = getattr(error, "sqlstate", None)

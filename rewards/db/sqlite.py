@@ -12,7 +12,7 @@ import random
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,6 @@ class SqliteBackend:
     def rollback(self, conn: Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-
-    def executemany(self, conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        conn.executemany(sql, rows)
 
     def is_unavailable(self, error: Exception) -> bool:
         code = getattr(error, "sqlite_errorcode", None)

@@ -84,19 +84,24 @@ def phone(body: dict[str, Any], name: str = "phone") -> str:
 
 
 def coupon_token(body: dict[str, Any], name: str = "token") -> str:
-    value = text(body, name, 100)
-    # ASCII white space only: what a scanner or a paste adds, and what openapi.yaml can state.
-    token = value.strip(" \t\r\n").lower()
-    if not UUID4.match(token):
+    token = _normal_token(text(body, name, 100))
+    if token is None:
         raise InvalidRequest(f"'{name}' must be a coupon token: a UUID version 4.")
     return token
 
 
 def token_in_path(value: str) -> str:
-    token = value.strip(" \t\r\n").lower()
-    if len(token) != 36 or not UUID4.match(token):
+    token = _normal_token(value)
+    if token is None:
         raise InvalidRequest("The coupon token in the path must be a UUID version 4.")
     return token
+
+
+def _normal_token(value: str) -> str | None:
+    """The token in its stored form, or None: matched case-insensitively, and surrounding
+    ASCII white space ignored (what a scanner or a paste adds, and what openapi.yaml can state)."""
+    token = value.strip(" \t\r\n").lower()
+    return token if UUID4.fullmatch(token) else None
 
 
 def id_in_path(value: str, what: str) -> int:
