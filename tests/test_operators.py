@@ -162,6 +162,7 @@ OPERATOR_ROUTES = [
     ("GET", f"/coupons/{UNKNOWN_TOKEN}/qr.png", None),
     ("GET", f"/coupons/{UNKNOWN_TOKEN}/qr.svg", None),
     ("GET", "/batches/1/coupons.csv", None),
+    ("GET", "/batches/1/sheet.pdf", None),
 ]
 
 
@@ -185,6 +186,9 @@ def test_every_operator_route_needs_an_operator_key_and_no_bearer_opens_it(api, 
         ("GET", "/batches/0", None, 400, "invalid_request"),
         ("GET", "/batches/99999999999999999999", None, 400, "invalid_request"),
         ("GET", "/batches/abc", None, 400, "invalid_request"),
+        ("GET", "/batches/999999/sheet.pdf", None, 404, "batch_not_found"),
+        ("GET", "/batches/-1/sheet.pdf", None, 400, "invalid_request"),
+        ("GET", "/batches/1e3/sheet.pdf", None, 400, "invalid_request"),
         ("POST", "/batches/-5/void", {"reason": "x"}, 400, "invalid_request"),
         ("POST", "/batches/1/void", {"reason": ""}, 400, "invalid_request"),
         ("POST", "/batches/1/void", {"reason": "r" * 501}, 400, "invalid_request"),

@@ -7,12 +7,14 @@ from werkzeug.routing import BaseConverter
 
 from .. import audit, clock
 from ..db import get_db
+from ..exceptions import InvalidRequest
 from ..http import validation
 from ..http.guards import require_admin
 from . import qr
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
 from .export import coupon_rows
 from .lookup import batch_for_export, batch_page, batch_view, coupon_exists, coupon_view
+from .sheet import HTTP_MAX_COUPONS, printable_batch, sheet
 from .voiding import void_batch, void_coupon
 
 bp = Blueprint("coupons", __name__)
@@ -116,6 +118,31 @@ def export_batch(batch_ref: str):
         stream_with_context(body()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-coupons.csv"'},
+    )
+
+
+@bp.get("/batches/<batch_ref>/sheet.pdf")
+@require_admin
+def print_batch(batch_ref: str):
+    batch_id = validation.id_in_path(batch_ref, "batch")
+    db = get_db()
+    with db.snapshot() as tx:
+        batch = printable_batch(tx, batch_id)
+    if batch.count > HTTP_MAX_COUPONS:
+        raise InvalidRequest(
+            f"Batch {batch_id} has {batch.count:,} coupons; a sheet over HTTP holds at most {HTTP_MAX_COUPONS:,}. "
+            f"Print it from the shell: flask --app app print-batch {batch_id} --output batch-{batch_id}.pdf"
+        )
+    template = current_app.config["COUPON_URL_TEMPLATE"]
+
+    def body():
+        with db.snapshot() as tx:
+            yield from sheet(tx, batch, template)
+
+    return Response(
+        stream_with_context(body()),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="batch-{batch_id}-sheet.pdf"'},
     )
 
 

@@ -32,6 +32,7 @@ class Reply:
     body: Any  # parsed JSON, or None
     mimetype: str
     text: str
+    data: bytes  # the body as sent (a PDF, an image)
 
 
 class Login(NamedTuple):
@@ -66,17 +67,19 @@ class HttpTransport:
             sent.update(headers)
             conn.request(method, path, body=data, headers=sent)
             response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
+            data = response.read()
+            text = data.decode("utf-8", "replace")
             mimetype = (response.getheader("Content-Type") or "").split(";")[0].strip()
-            return Reply(response.status, Headers(response.getheaders()), _parse(text), mimetype, text)
+            return Reply(response.status, Headers(response.getheaders()), _parse(text), mimetype, text, data)
         finally:
             conn.close()
 
 
 def reply_of(response: Any) -> Reply:
     """A Flask test response as a Reply."""
-    text = response.get_data(as_text=True)
-    return Reply(response.status_code, Headers(response.headers), _parse(text), response.mimetype, text)
+    data = response.get_data()
+    text = data.decode("utf-8", "replace")
+    return Reply(response.status_code, Headers(response.headers), _parse(text), response.mimetype, text, data)
 
 
 def _parse(text: str) -> Any:
