@@ -107,3 +107,16 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_log_is_append_only BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
+
+CREATE TABLE stat_tallies (
+    name        text    NOT NULL,
+    shard       integer NOT NULL,
+    value       bigint  NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, shard)
+);
+CREATE TABLE scan_days (
+    day         integer NOT NULL,  -- days since 1970-01-01, UTC
+    shard       integer NOT NULL,
+    scans       bigint  NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, shard)
+);

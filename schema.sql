@@ -113,3 +113,19 @@ CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_update BEFORE UPDATE ON au
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- Running totals behind GET /stats, so it costs the same at a million coupons and 100,000 users
+-- as at ten: named counters (users; with payouts, the points reversed, adjusted, held and paid
+-- out) and scans per UTC day, sharded like batch_tallies.
+CREATE TABLE IF NOT EXISTS stat_tallies (
+    name        TEXT    NOT NULL,
+    shard       INTEGER NOT NULL,
+    value       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, shard)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scan_days (
+    day         INTEGER NOT NULL,  -- days since 1970-01-01, UTC
+    shard       INTEGER NOT NULL,
+    scans       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, shard)
+) WITHOUT ROWID;

@@ -1,10 +1,10 @@
-"""The operator's console reads that belong to no single resource: GET /audit."""
+"""The operator's console reads that belong to no single resource: GET /audit, GET /stats."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from . import audit
+from . import audit, clock, stats
 from .db import get_db
 from .exceptions import InvalidRequest
 from .http import validation
@@ -22,3 +22,10 @@ def audit_log():
         raise InvalidRequest(f"Query parameter 'action' must be one of {', '.join(audit.ACTIONS)}.")
     with get_db().snapshot() as tx:
         return audit.entries(tx, limit, before, action)
+
+
+@bp.get("/stats")
+@require_admin
+def programme_stats():
+    with get_db().snapshot() as tx:
+        return stats.stats(tx, clock.now())

@@ -158,6 +158,9 @@ def test_a_release_1_0_0_database_is_upgraded_with_every_row(empty):
             "SELECT batch_id, sum(redeemed), sum(voided) FROM batch_tallies GROUP BY batch_id ORDER BY 1"
         )
         assert [tuple(r) for r in tallies] == [(1, 2, 0), (2, 1, 0)]
+        # And the totals behind GET /stats: both users, and the three scans on their day.
+        assert db.scalar("SELECT sum(value) FROM stat_tallies WHERE name = 'users'") == 2
+        assert [tuple(r) for r in db.execute("SELECT day, sum(scans) FROM scan_days GROUP BY day")] == [(0, 3)]
 
 
 def test_a_service_on_an_older_schema_refuses_to_start_naming_init_db(empty):

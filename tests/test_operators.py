@@ -163,6 +163,7 @@ OPERATOR_ROUTES = [
     ("GET", f"/coupons/{UNKNOWN_TOKEN}/qr.svg", None),
     ("GET", "/batches/1/coupons.csv", None),
     ("GET", "/batches/1/sheet.pdf", None),
+    ("GET", "/stats", None),
 ]
 
 

@@ -12,8 +12,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from .. import ratelimit
+from .. import ratelimit, stats
 from ..db import Transaction
 from ..exceptions import InvalidOtp, RateLimited, TooManyAttempts
 
@@ -30,6 +31,18 @@ class OtpPolicy:
     # AUTH_IP_RATE_LIMIT: /auth/otp and /auth/verify calls per client address, counted together
     # against SMS pumping and guessing across many phones.
     address_limit: tuple[int, int]
+
+
+def user_for_phone(tx: Transaction, phone: str, now: int) -> dict[str, Any]:
+    """The phone's user, made on its first login (and counted for GET /stats)."""
+    user = tx.one(
+        "INSERT INTO users (phone, created_at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING RETURNING id, phone",
+        (phone, now),
+    )
+    if user is None:
+        return tx.one("SELECT id, phone FROM users WHERE phone = ?", (phone,))
+    stats.add(tx, stats.USERS, 1)
+    return user
 
 
 def otp_key(jwt_secret: str) -> bytes:
@@ -101,13 +114,6 @@ def verify_otp(
         tx.keep_on_refusal()  # the wrong guess counts
         raise TooManyAttempts(_BURNED) if attempts >= policy.max_attempts else InvalidOtp(_WRONG)
     tx.execute("DELETE FROM otp_codes WHERE phone = ?", (phone,))
-    user = tx.one(
-        """
-        INSERT INTO users (phone, created_at) VALUES (?, ?)
-        ON CONFLICT (phone) DO UPDATE SET phone = excluded.phone
-        RETURNING id, phone
-        """,
-        (phone, now),
-    )
+    user = user_for_phone(tx, phone, now)
     instance = tx.scalar("SELECT instance FROM database_instance WHERE id = 1")
     return {"id": user["id"], "phone": user["phone"]}, instance

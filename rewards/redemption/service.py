@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import ratelimit
+from .. import ratelimit, stats
 from ..coupons.batches import tally
 from ..db import Transaction
 from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid, RateLimited
@@ -62,5 +62,6 @@ def redeem_coupon(
         raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
     tx.execute("UPDATE coupons SET status = 'redeemed' WHERE id = ?", (coupon["id"],))
     tally(tx, coupon["batch_id"], redeemed=1)
+    stats.count_scan(tx, now)
     balance = post_entry(tx, user_id, "scan", coupon["points"], now, scan_id=scan_id, scans=1)
     return Redemption(scan_id, token, coupon["points"], balance, now)

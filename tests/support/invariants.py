@@ -25,3 +25,24 @@ def assert_invariants(db: Probe) -> None:
         """
     ).fetchall()
     assert mismatched == []
+    assert_tallies_match_rows(db)
+
+
+def assert_tallies_match_rows(db: Probe) -> None:
+    """The running totals that batch counts and GET /stats read agree with the rows they count."""
+    drifted = db.execute(
+        """
+        SELECT b.id FROM batches b
+        LEFT JOIN (SELECT batch_id, sum(redeemed) AS redeemed, sum(voided) AS voided
+                   FROM batch_tallies GROUP BY batch_id) t ON t.batch_id = b.id
+        LEFT JOIN (SELECT batch_id, sum(CASE WHEN status = 'redeemed' THEN 1 ELSE 0 END) AS redeemed,
+                          sum(CASE WHEN status = 'void' THEN 1 ELSE 0 END) AS voided
+                   FROM coupons GROUP BY batch_id) c ON c.batch_id = b.id
+        WHERE coalesce(t.redeemed, 0) <> coalesce(c.redeemed, 0) OR coalesce(t.voided, 0) <> coalesce(c.voided, 0)
+        """
+    ).fetchall()
+    assert drifted == []
+    assert db.scalar("SELECT coalesce(sum(value), 0) FROM stat_tallies WHERE name = 'users'") == db.scalar(
+        "SELECT count(*) FROM users"
+    )
+    assert db.scalar("SELECT coalesce(sum(scans), 0) FROM scan_days") == db.scalar("SELECT count(*) FROM scans")
