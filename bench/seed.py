@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rewards.auth.otp import user_for_phone
 from rewards.auth.tokens import issue_access_token
 from rewards.config import DEVELOPMENT_VALUES
 from rewards.coupons.batches import create_batch
@@ -23,7 +24,7 @@ def add_users(db: Database, count: int, prefix: int) -> list[tuple[int, str]]:
         database = tx.scalar("SELECT instance FROM database_instance WHERE id = 1")
         for i in range(count):
             phone = f"+1{prefix:03d}{i:07d}"
-            user_id = tx.scalar("INSERT INTO users (phone, created_at) VALUES (?, ?) RETURNING id", (phone, now))
+            user_id = user_for_phone(tx, phone, now)["id"]
             users.append((user_id, issue_access_token(user_id, database, DEVELOPMENT_VALUES["JWT_SECRET"], 86400, now)))
     return users
 
