@@ -112,13 +112,13 @@ def operator_rows(engine: str, url: str, shown_url: str, db: Database, port: int
     SERVER[:] = [server]
     try:
         key = {"BENCH_API_KEY": ADMIN_KEY}
-        version = measure("get.lua", "/version")
+        version = measure("get.lua", "/version", ports=[port])
         add_row(f"{engine}: GET /version (baseline for the operators' reads)", version, "b", version["rps"], {"200"})
         for path, name, factor in (
             (f"/batches/{batch_id}", f"GET /batches/<id>, {MILLION:,} coupons, 40% redeemed", 2),
             ("/stats", f"GET /stats, {MILLION:,} coupons, {USERS:,} users", 3),
         ):
-            result = measure("get.lua", path, **key)
+            result = measure("get.lua", path, ports=[port], **key)
             add_row(
                 f"{engine}: {name}",
                 result,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 
 
 def now() -> int:
@@ -13,7 +14,25 @@ def now() -> int:
 def to_rfc3339(seconds: int | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # time.gmtime, not datetime: a CSV export formats a million of these.
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def rfc3339_formatter() -> Callable[[int], str]:
+    """to_rfc3339 for many times in a row (a CSV export of a million scans): each day's date
+    is formatted once, the time of day by arithmetic, about a third of the cost."""
+    dates: dict[int, str] = {}
+
+    def format_time(seconds: int) -> str:
+        day, rest = divmod(seconds, 86_400)
+        date = dates.get(day)
+        if date is None:
+            date = dates[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86_400))
+        hours, rest = divmod(rest, 3600)
+        minutes, rest = divmod(rest, 60)
+        return f"{date}T{hours:02d}:{minutes:02d}:{rest:02d}Z"
+
+    return format_time
 
 
 def parse_rfc3339(text: str) -> int:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rewards import clock
 from rewards.errors import PROBLEM_CODES
 
 from .support.client import ADMIN_KEY, bearer
@@ -190,3 +191,8 @@ def test_operator_query_parameters(world, made, limit, before, action, phone, sc
             db,
             lambda kind=kind: client.get(f"/coupons/{made[0]}/qr.{kind}", query_string={"scale": scale}, headers=admin),
         )
+
+
+@given(seconds=st.integers(min_value=0, max_value=253_402_300_799))  # to 9999-12-31T23:59:59Z
+def test_the_exports_fast_time_format_is_the_services_time_format(seconds):
+    assert clock.rfc3339_formatter()(seconds) == clock.to_rfc3339(seconds)

@@ -3,8 +3,6 @@ not grow with the batch."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from .. import clock
@@ -22,27 +20,23 @@ ORDER BY c.id
 
 
 def coupon_rows(tx: Transaction, batch: dict, now: int) -> Iterator[str]:
-    """CSV text, a chunk of lines at a time, header first. `batch` is the batch's row
-    (points, expires_at)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
-    expires_at, points, batch_id = batch["expires_at"], batch["points"], batch["id"]
-    expiry = clock.to_rfc3339(expires_at) or ""
-    for n, (token, status, redeemed_at, user_id) in enumerate(tx.stream(_ROWS, (batch_id,)), start=1):
-        writer.writerow(
-            (
-                token,
-                points,
-                expiry,
-                batch_id,
-                coupon_status(status, expires_at, now),
-                clock.to_rfc3339(redeemed_at) or "",
-                "" if user_id is None else user_id,
-            )
-        )
-        if n % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    """CSV text, a thousand lines at a time, header first. `batch` is the batch's row
+    (points, expires_at). Every field is a UUID, a number, a status word or an RFC 3339 time,
+    none of which holds a comma, a quote or a line break, so lines are joined without a CSV
+    writer's quoting: the export then runs at the pace of the query (bench/RESULTS.md)."""
+    yield ",".join(HEADER) + "\n"
+    expires_at, batch_id = batch["expires_at"], batch["id"]
+    # Every coupon of a batch shares its points and expiry: the start of each line is the same.
+    shared = f"{batch['points']},{clock.to_rfc3339(expires_at) or ''},{batch_id},"
+    unspent = coupon_status("active", expires_at, now)
+    to_rfc3339 = clock.rfc3339_formatter()
+    lines = []
+    for token, status, redeemed_at, user_id in tx.stream(_ROWS, (batch_id,)):
+        if redeemed_at is None:
+            lines.append(f"{token},{shared}{unspent if status == 'active' else status},,\n")
+        else:
+            lines.append(f"{token},{shared}{status},{to_rfc3339(redeemed_at)},{user_id}\n")
+        if len(lines) == 1000:
+            yield "".join(lines)
+            lines.clear()
+    yield "".join(lines)
