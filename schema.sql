@@ -46,27 +46,61 @@ CREATE TABLE IF NOT EXISTS scans (
     id          INTEGER PRIMARY KEY,
     coupon_id   INTEGER NOT NULL REFERENCES coupons (id),
     user_id     INTEGER NOT NULL REFERENCES users (id),
-    created_at  INTEGER NOT NULL, device_id TEXT CHECK (device_id IS NULL OR length(device_id) <= 100)
+    created_at  INTEGER NOT NULL, device_id TEXT CHECK (device_id IS NULL OR length(device_id) <= 100), reversed_at INTEGER
 );
--- The last guard of exactly-once redemption: whatever the code above it does, a coupon can
--- have one scan row at most.
-CREATE UNIQUE INDEX IF NOT EXISTS scans_one_per_coupon ON scans (coupon_id);
+-- The last guard of exactly-once redemption: whatever the code above it does, a coupon has
+-- one standing scan at most. A reversed scan keeps its row and frees its coupon, so a coupon
+-- put back in play (restore) can be redeemed once more.
+CREATE UNIQUE INDEX IF NOT EXISTS scans_one_per_coupon ON scans (coupon_id) WHERE reversed_at IS NULL;
 CREATE INDEX IF NOT EXISTS scans_by_user ON scans (user_id);
+CREATE INDEX IF NOT EXISTS scans_by_coupon ON scans (coupon_id, id);
 
--- Append-only record of every change to a balance. 'scan' credits a redemption; the other
--- kinds are reserved for reversals, debits (spending points) and operator adjustments.
+-- A user's request to turn points into money, paid outside the service: the points leave the
+-- balance when it is requested (a 'payout' entry) and come back once if it is rejected.
+CREATE TABLE IF NOT EXISTS payouts (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    points      INTEGER NOT NULL CHECK (points > 0),
+    status      TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    created_at  INTEGER NOT NULL,
+    decided_at  INTEGER,
+    operator    TEXT,
+    reference   TEXT    CHECK (reference IS NULL OR length(reference) BETWEEN 1 AND 100),
+    reason      TEXT    CHECK (reason IS NULL OR length(reason) BETWEEN 1 AND 500),
+    CHECK ((status = 'pending') = (decided_at IS NULL)),
+    CHECK (status <> 'approved' OR reference IS NOT NULL),
+    CHECK (status <> 'rejected' OR reason IS NOT NULL)
+);
+CREATE INDEX IF NOT EXISTS payouts_by_user ON payouts (user_id, id);
+CREATE INDEX IF NOT EXISTS payouts_by_status ON payouts (status, id);
+
+-- Append-only record of every change to a balance: 'scan' credits a redemption, 'reversal'
+-- takes it back, 'adjustment' is an operator's correction, 'payout' holds points for a payout
+-- and 'payout_refund' returns them when it is rejected.
 CREATE TABLE IF NOT EXISTS ledger_entries (
     id          INTEGER PRIMARY KEY,
     user_id     INTEGER NOT NULL REFERENCES users (id),
-    kind        TEXT    NOT NULL CHECK (kind IN ('scan', 'reversal', 'debit', 'adjustment')),
+    kind        TEXT    NOT NULL CHECK (kind IN ('scan', 'reversal', 'adjustment', 'payout', 'payout_refund')),
     points      INTEGER NOT NULL CHECK (points <> 0),
     scan_id     INTEGER REFERENCES scans (id),
     created_at  INTEGER NOT NULL,
-    CHECK (kind <> 'scan' OR (scan_id IS NOT NULL AND points > 0))
+    payout_id   INTEGER REFERENCES payouts (id),
+    reason      TEXT    CHECK (reason IS NULL OR length(reason) BETWEEN 1 AND 500),
+    CHECK (kind <> 'scan' OR (scan_id IS NOT NULL AND points > 0)),
+    CHECK (kind <> 'reversal' OR (scan_id IS NOT NULL AND points < 0 AND reason IS NOT NULL)),
+    CHECK (kind <> 'adjustment' OR reason IS NOT NULL),
+    CHECK (kind <> 'payout' OR (payout_id IS NOT NULL AND points < 0)),
+    CHECK (kind <> 'payout_refund' OR (payout_id IS NOT NULL AND points > 0 AND reason IS NOT NULL))
 );
 -- Serves the wallet's newest-first pages: (user_id, id < before) ORDER BY id DESC.
 CREATE INDEX IF NOT EXISTS ledger_by_user ON ledger_entries (user_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_credit_per_scan ON ledger_entries (scan_id) WHERE kind = 'scan';
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_reversal_per_scan ON ledger_entries (scan_id) WHERE kind = 'reversal';
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_one_refund_per_payout ON ledger_entries (payout_id) WHERE kind = 'payout_refund';
+
+-- The last guard of "a point is never spent twice", whatever the code above it does.
+CREATE TRIGGER IF NOT EXISTS users_balance_never_negative BEFORE UPDATE OF balance ON users WHEN NEW.balance < 0
+BEGIN SELECT RAISE(ABORT, 'a balance may never go below zero'); END;
 
 -- One live one-time code per phone: issuing a new one replaces the old. Only a keyed hash of
 -- the code is stored. delivered = 0 while a webhook delivery is under way, so a code that was
@@ -129,3 +163,16 @@ CREATE TABLE IF NOT EXISTS scan_days (
     scans       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, shard)
 ) WITHOUT ROWID;
+
+-- The first answer to a request sent with an Idempotency-Key, kept with the key for 24 hours
+-- and written in the transaction of the action it answers (status and body stay NULL only
+-- while that transaction runs).
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    caller      TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL,
+    status      INTEGER,
+    body        TEXT,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (caller, key)
+);

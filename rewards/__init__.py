@@ -23,6 +23,7 @@ from .db import open_database
 from .errors import register_error_handlers
 from .http import docs
 from .ledger import routes as ledger_routes
+from .payouts import routes as payout_routes
 from .redemption import routes as redemption_routes
 from .version import __version__
 
@@ -86,5 +87,14 @@ def register_database(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["coupon_token"] = coupon_routes.CouponTokenSegment
-    for module in (health, auth_routes, coupon_routes, redemption_routes, ledger_routes, operators, docs):
+    for module in (
+        health,
+        auth_routes,
+        coupon_routes,
+        redemption_routes,
+        ledger_routes,
+        payout_routes,
+        operators,
+        docs,
+    ):
         app.register_blueprint(module.bp)

@@ -80,6 +80,31 @@ class BatchNotFound(Refusal):
     pass
 
 
+# Points: scans taken back, payouts, retries
+class ScanNotFound(Refusal):
+    pass
+
+
+class ScanAlreadyReversed(Refusal):
+    pass
+
+
+class InsufficientPoints(Refusal):
+    """The change would take a balance below zero."""
+
+
+class PayoutNotFound(Refusal):
+    pass
+
+
+class PayoutNotPending(Refusal):
+    """The payout was approved or rejected already."""
+
+
+class IdempotencyKeyReused(Refusal):
+    """An Idempotency-Key sent again with another method, path or body."""
+
+
 # The database
 class DatabaseUnavailable(Refusal):
     """Missing, unreachable, busy past its timeout, read-only or full: try again shortly."""

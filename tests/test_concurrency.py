@@ -12,11 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .support.client import ADMIN_KEY, fresh_phone
+from .support.client import ADMIN_KEY, bearer, fresh_phone
 from .support.invariants import assert_invariants
 from .support.races import answered_under_fire, login_many, race, spread
 
 pytestmark = pytest.mark.live
+
+ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
 def test_fifty_clients_race_for_one_coupon_across_hosts(hosts, db):
@@ -141,4 +143,76 @@ def test_a_batch_voided_while_fifty_clients_scan_it(hosts, db):
     assert {c for c, s in status.items() if s == "void"} == set(coupons) - won
     counts = next_api().call("GET", f"/batches/{batch_id}", headers=admin).body["coupons"]
     assert counts == {"active": 0, "redeemed": len(won), "expired": 0, "void": 300 - len(won)}
+    assert_invariants(db)
+
+
+def test_fifty_payouts_race_for_one_balance_and_exactly_two_are_held(hosts, db):
+    next_api = spread([server.api for server in hosts(2)])
+    access_token, user = next_api().login()
+    give = {"points": 250, "reason": "race"}
+    assert next_api().call("POST", f"/users/{user['id']}/adjustments", give, ADMIN).status == 201
+    statuses = race(
+        lambda _: next_api().call("POST", "/users/me/payouts", {"points": 100}, bearer(access_token)), range(50)
+    )
+    assert statuses == {201: 2, 409: 48}
+    assert next_api().wallet(access_token).body["points"] == 50
+    assert db.scalar("SELECT count(*) FROM payouts") == 2
+    assert_invariants(db)
+
+
+def test_a_reversal_racing_a_payout_for_the_same_points_lets_one_win(hosts, db):
+    next_api = spread([server.api for server in hosts(2)])
+    outcomes = Counter()
+    for _ in range(5):
+        access_token, _ = next_api().login()
+        (coupon,) = next_api().generate(1, points=10)
+        scan_id = next_api().scan(access_token, coupon).body["scan_id"]
+        moves = [
+            ("POST", f"/scans/{scan_id}/reverse", {"reason": "fraud"}, ADMIN),
+            ("POST", "/users/me/payouts", {"points": 10}, bearer(access_token)),
+        ]
+        statuses = race(lambda move: next_api().call(*move), moves)
+        assert sorted(statuses.elements()) in ([200, 409], [201, 409]), statuses
+        outcomes.update(statuses)
+        assert next_api().wallet(access_token).body["points"] == 0
+    assert outcomes[409] == 5
+    assert_invariants(db)
+
+
+def test_thirty_retries_of_one_scan_with_one_key_redeem_once_and_answer_alike(hosts, db):
+    next_api = spread([server.api for server in hosts(2)])
+    access_token, _ = next_api().login()
+    (coupon,) = next_api().generate(1, points=10)
+    headers = {**bearer(access_token), "Idempotency-Key": "3f1c9a54-retry"}
+    replies = []
+
+    def retry(_):
+        reply = next_api().call("POST", "/scan", {"token": coupon}, headers)
+        replies.append(reply)
+        return reply
+
+    statuses = race(retry, range(30))
+    assert statuses == {200: 30}
+    assert len({reply.data for reply in replies}) == 1
+    assert sum(reply.headers.get("Idempotent-Replayed") == "true" for reply in replies) == 29
+    assert db.scalar("SELECT count(*) FROM scans") == 1
+    assert next_api().wallet(access_token).body["points"] == 10
+    assert_invariants(db)
+
+
+def test_an_approval_racing_a_rejection_decides_a_payout_once(hosts, db):
+    next_api = spread([server.api for server in hosts(2)])
+    access_token, user = next_api().login()
+    next_api().call("POST", f"/users/{user['id']}/adjustments", {"points": 100, "reason": "race"}, ADMIN)
+    for _ in range(5):
+        payout_id = (
+            next_api().call("POST", "/users/me/payouts", {"points": 10}, bearer(access_token)).body["payout"]["id"]
+        )
+        decisions = [
+            ("POST", f"/payouts/{payout_id}/approve", {"reference": "T-1"}, ADMIN),
+            ("POST", f"/payouts/{payout_id}/reject", {"reason": "duplicate"}, ADMIN),
+        ]
+        statuses = race(lambda decision: next_api().call(*decision), decisions)
+        assert statuses == {200: 1, 409: 1}
+    assert db.scalar("SELECT count(*) FROM payouts WHERE status = 'pending'") == 0
     assert_invariants(db)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .support.client import fresh_phone
+from .support.client import Api, TestClientTransport, bearer, fresh_phone
 from .support.engines import PASSWORD, RestartablePostgres, TestDatabase, new_sqlite_database
 from .support.invariants import assert_invariants
 from .support.races import answered_under_fire, login_many
@@ -261,3 +261,20 @@ def test_online_backup_while_writing_keeps_everything_committed_before_it(gunico
             assert_invariants(restored_probe)
     finally:
         restored.stop()
+
+
+def test_an_idempotent_scan_that_failed_is_not_kept_and_its_retry_is_carried_out(make_app, db):
+    """The kept answer commits with its action or not at all: a scan that cannot get its lock
+    (503) leaves no key behind, and the retry with the same key redeems the coupon afresh."""
+    api = Api(TestClientTransport(make_app(DATABASE_BUSY_TIMEOUT_MS="200").test_client()))
+    access_token, _ = api.login()
+    (coupon,) = api.generate(1)
+    headers = {**bearer(access_token), "Idempotency-Key": "flaky-network-1"}
+    with lock_held(db, coupon):
+        failed = api.call("POST", "/scan", {"token": coupon}, headers)
+    assert failed.status == 503 and failed.body["code"] == "service_unavailable"
+    assert db.scalar("SELECT count(*) FROM idempotency_keys") == 0
+    retried = api.call("POST", "/scan", {"token": coupon}, headers)
+    assert retried.status == 200 and "Idempotent-Replayed" not in retried.headers
+    assert db.scalar("SELECT count(*) FROM scans") == 1
+    assert_invariants(db)

@@ -20,8 +20,8 @@ from .support.client import ADMIN_KEY, bearer
 CONTRACT_CODES: dict[int, set[str]] = {}
 for _code, _status in PROBLEM_CODES.items():
     CONTRACT_CODES.setdefault(_status, set()).add(_code)
-BUSINESS_TABLES = ("users", "batches", "coupons", "scans", "ledger_entries")
-BOOKKEEPING_TABLES = ("otp_codes", "rate_limits")
+BUSINESS_TABLES = ("users", "batches", "coupons", "scans", "ledger_entries", "payouts", "audit_log")
+BOOKKEEPING_TABLES = ("otp_codes", "rate_limits", "idempotency_keys")
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
@@ -191,6 +191,82 @@ def test_operator_query_parameters(world, made, limit, before, action, phone, sc
             db,
             lambda kind=kind: client.get(f"/coupons/{made[0]}/qr.{kind}", query_string={"scale": scale}, headers=admin),
         )
+
+
+# Points: every new body field, path id and query parameter of payouts, reversals and
+# adjustments, and the Idempotency-Key header, valid values mixed in.
+point_values = json_values | st.integers(-(2**64), 2**64) | st.sampled_from([0, 1, 5, -5, 10**9, 10**9 + 1, 2.5, "5"])
+# A header value cannot carry a line break at all (the client library refuses to send one).
+idempotency_keys = st.text(max_size=300).filter(lambda k: "\n" not in k and "\r" not in k) | st.sampled_from(
+    ["", "k" * 255, "k" * 256, "ok-key", "tab\tkey"]
+)
+
+
+@pytest.fixture
+def funded(api, world):
+    """The world's user with 1,000 points, one of its scans and one pending payout of 5."""
+    client, access_token, db = world
+    user_id = db.scalar("SELECT id FROM users WHERE phone = '+15550001111'")
+    admin = {"X-API-Key": ADMIN_KEY}
+    client.post(f"/users/{user_id}/adjustments", json={"points": 1000, "reason": "seed"}, headers=admin)
+    (coupon,) = api.generate(1)
+    scan_id = client.post("/scan", json={"token": coupon}, headers=bearer(access_token)).get_json()["scan_id"]
+    payout = client.post("/users/me/payouts", json={"points": 5}, headers=bearer(access_token)).get_json()
+    return user_id, scan_id, payout["payout"]["id"]
+
+
+@PROPERTY
+@given(points=maybe(point_values), key=maybe(idempotency_keys))
+def test_payout_request(world, funded, points, key):
+    client, access_token, db = world
+    headers = bearer(access_token) | ({} if key is MISSING else {"Idempotency-Key": key})
+    check(db, lambda: client.post("/users/me/payouts", json=body_of(points=points), headers=headers))
+
+
+@PROPERTY
+@given(user=maybe(path_ids), points=maybe(point_values), reason=maybe(reasons), key=maybe(idempotency_keys))
+def test_adjustment(world, funded, user, points, reason, key):
+    client, _, db = world
+    ref = str(funded[0]) if user is MISSING else quote(user, safe="")
+    headers = {"X-API-Key": ADMIN_KEY} | ({} if key is MISSING else {"Idempotency-Key": key})
+    body = body_of(points=points, reason=reason)
+    check(db, lambda: client.post(f"/users/{ref}/adjustments", json=body, headers=headers))
+
+
+@PROPERTY
+@given(scan=maybe(path_ids), reason=maybe(reasons), restore=maybe(json_values))
+def test_reversal(world, funded, scan, reason, restore):
+    client, _, db = world
+    ref = str(funded[1]) if scan is MISSING else quote(scan, safe="")
+    body = body_of(reason=reason, restore=restore)
+    check(db, lambda: client.post(f"/scans/{ref}/reverse", json=body, headers={"X-API-Key": ADMIN_KEY}))
+
+
+@PROPERTY
+@given(payout=maybe(path_ids), reference=maybe(reasons), reason=maybe(reasons))
+def test_payout_decisions(world, funded, payout, reference, reason):
+    client, _, db = world
+    ref = str(funded[2]) if payout is MISSING else quote(payout, safe="")
+    admin = {"X-API-Key": ADMIN_KEY}
+    check(db, lambda: client.post(f"/payouts/{ref}/approve", json=body_of(reference=reference), headers=admin))
+    check(db, lambda: client.post(f"/payouts/{ref}/reject", json=body_of(reason=reason), headers=admin))
+
+
+@PROPERTY
+@given(
+    status=st.text(max_size=20) | st.sampled_from(["pending", "approved", "rejected"]),
+    limit=st.text(max_size=25),
+    before=st.text(max_size=25),
+    user=st.text(min_size=1, max_size=30),
+)
+def test_payout_query_parameters(world, funded, status, limit, before, user):
+    client, access_token, db = world
+    admin = {"X-API-Key": ADMIN_KEY}
+    query = {"status": status, "limit": limit, "before": before}
+    check(db, lambda: client.get("/payouts", query_string=query, headers=admin))
+    check(db, lambda: client.get("/payouts.csv", query_string={"status": status}, headers=admin))
+    check(db, lambda: client.get("/users/me/payouts", query_string=query, headers=bearer(access_token)))
+    check(db, lambda: client.get(f"/users/{quote(user, safe='')}/payouts", query_string=query, headers=admin))
 
 
 @given(seconds=st.integers(min_value=0, max_value=253_402_300_799))  # to 9999-12-31T23:59:59Z

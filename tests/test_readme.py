@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import json
 import re
 import shutil
@@ -69,3 +71,15 @@ def test_the_operators_day_works_as_written_after_the_walk(gunicorn, tmp_path):
     assert device == "phone-7"
     assert reason == "sheet photographed on a forum"
 
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_payout_walk_works_as_written_after_the_others(gunicorn, tmp_path):
+    server = gunicorn(workers=2, OTP_DELIVERY="response")
+    (day,) = sh_blocks("## An operator's day, with curl")
+    (payout,) = sh_blocks("## A payout, with curl")
+    lines = run_block(walk_block() + day + payout, server.url.rsplit(":", 1)[1], tmp_path)[12:]
+    replayed, pending, status, kind, points, *csv_lines = lines
+    assert replayed.strip().lower() == "idempotent-replayed: true"
+    assert pending == "20" and status == "approved" and kind == "payout" and points == "15"
+    rows = list(csv.DictReader(io.StringIO("\n".join(csv_lines))))
+    assert len(rows) == 1 and rows[0]["status"] == "approved" and rows[0]["reference"] == "BANK-TX-88121"

@@ -13,7 +13,7 @@ HEADER = ("token", "points", "expires_at", "batch_id", "status", "redeemed_at", 
 
 _ROWS = """
 SELECT c.token, c.status, s.created_at, s.user_id
-FROM coupons c LEFT JOIN scans s ON s.coupon_id = c.id
+FROM coupons c LEFT JOIN scans s ON s.coupon_id = c.id AND s.reversed_at IS NULL
 WHERE c.batch_id = ?
 ORDER BY c.id
 """

@@ -11,10 +11,12 @@ from ..exceptions import BatchNotFound, CouponNotFound
 
 _COUPON = """
 SELECT c.token, c.status, c.batch_id, c.voided_at, c.void_reason, b.points, b.expires_at, b.created_at,
-       s.id AS scan_id, s.user_id, s.created_at AS redeemed_at, s.device_id
+       s.id AS scan_id, s.user_id, s.created_at AS redeemed_at, s.device_id, s.reversed_at
 FROM coupons c
 JOIN batches b ON b.id = c.batch_id
-LEFT JOIN scans s ON s.coupon_id = c.id
+-- Its latest scan: the one standing, or the last reversed (a coupon put back in play may
+-- have been scanned several times).
+LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE coupon_id = c.id)
 WHERE c.token = ?
 """
 
@@ -73,7 +75,7 @@ def coupon_view(tx: Transaction, token: str, now: int) -> dict[str, Any]:
             "user_id": row["user_id"],
             "redeemed_at": clock.to_rfc3339(row["redeemed_at"]),
             "device_id": row["device_id"],
-            "reversed_at": None,
+            "reversed_at": clock.to_rfc3339(row["reversed_at"]),
         },
     }
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, stream_with_context
+from flask import Blueprint, Response, current_app, g
 from werkzeug.routing import BaseConverter
 
 from .. import audit, clock
-from ..db import get_db
+from ..db import Transaction, get_db
 from ..exceptions import InvalidRequest
-from ..http import validation
+from ..http import idempotent, validation
 from ..http.guards import require_admin
+from ..http.streaming import streamed
 from . import qr
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
 from .export import coupon_rows
@@ -37,9 +38,11 @@ def generate():
     expires_at = validation.future_time(body, "expires_at")
     label = validation.text(body, "label", MAX_LABEL, required=False)
 
-    tokens: list[str] = []
-    now = clock.now()
-    with get_db().write() as tx:
+    operator = g.operator
+
+    def make(tx: Transaction) -> tuple[dict, int]:
+        tokens: list[str] = []
+        now = clock.now()
         batch = create_batch(
             tx,
             count=count,
@@ -49,10 +52,12 @@ def generate():
             now=now,
             on_chunk=lambda _batch_id, chunk: tokens.extend(chunk),
         )
-        audit.record(tx, g.operator, "batch.create", f"batch:{batch.id}", None, batch.as_json(), now)
-    expiry = clock.to_rfc3339(expires_at)
-    coupons = [{"token": t, "points": points, "expires_at": expiry} for t in tokens]
-    return {"batch": batch.as_json(), "coupons": coupons}, 201
+        audit.record(tx, operator, "batch.create", f"batch:{batch.id}", None, batch.as_json(), now)
+        expiry = clock.to_rfc3339(expires_at)
+        coupons = [{"token": t, "points": points, "expires_at": expiry} for t in tokens]
+        return {"batch": batch.as_json(), "coupons": coupons}, 201
+
+    return idempotent.respond(f"operator:{operator}", body, make)
 
 
 @bp.get("/coupons/<coupon_token:token>")
@@ -105,28 +110,16 @@ def withdraw_batch(batch_ref: str):
 @require_admin
 def export_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
-    db = get_db()
-    with db.snapshot() as tx:
+    with get_db().snapshot() as tx:
         batch = batch_for_export(tx, batch_id)  # a 404 before the 200 starts streaming
-
-    def body():
-        # A snapshot of its own for the whole stream, held while the client reads.
-        with db.snapshot() as tx:
-            yield from coupon_rows(tx, batch, clock.now())
-
-    return Response(
-        stream_with_context(body()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-coupons.csv"'},
-    )
+    return streamed(lambda tx: coupon_rows(tx, batch, clock.now()), "text/csv", f"batch-{batch_id}-coupons.csv")
 
 
 @bp.get("/batches/<batch_ref>/sheet.pdf")
 @require_admin
 def print_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
-    db = get_db()
-    with db.snapshot() as tx:
+    with get_db().snapshot() as tx:
         batch = printable_batch(tx, batch_id)
     if batch.count > HTTP_MAX_COUPONS:
         raise InvalidRequest(
@@ -134,15 +127,8 @@ def print_batch(batch_ref: str):
             f"Print it from the shell: flask --app app print-batch {batch_id} --output batch-{batch_id}.pdf"
         )
     template = current_app.config["COUPON_URL_TEMPLATE"]
-
-    def body():
-        with db.snapshot() as tx:
-            yield from sheet(tx, batch, template)
-
-    return Response(
-        stream_with_context(body()),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="batch-{batch_id}-sheet.pdf"'},
+    return streamed(
+        lambda tx: sheet(tx, batch, template), "application/pdf", f"batch-{batch_id}-sheet.pdf", inline=True
     )
 
 

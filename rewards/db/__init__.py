@@ -84,6 +84,11 @@ class Transaction:
         self.conn.execute("SAVEPOINT kept")
         self._kept = True
 
+    def undo_since_kept(self) -> None:
+        """Roll back what came after the last keep_on_refusal() mark; the mark stays."""
+        assert self._kept, "keep_on_refusal() first"
+        self.conn.execute("ROLLBACK TO SAVEPOINT kept")
+
 
 class Database:
     """The app's database: a backend and one kept connection per thread and process."""

@@ -27,7 +27,7 @@ MIN_FREE_BYTES = 1 << 20
 STREAM_CHUNK = 2000
 _FIRST_WAIT = 0.00005
 _LONGEST_WAIT = 0.002
-_FOR_UPDATE = re.compile(r"\s+FOR (?:NO KEY )?UPDATE(?: OF \w+)?\s*$", re.IGNORECASE)
+_FOR_UPDATE = re.compile(r"\s+FOR (?:NO KEY )?UPDATE(?: OF \w+(?:, \w+)*)?\s*$", re.IGNORECASE)
 
 
 class Connection(sqlite3.Connection):

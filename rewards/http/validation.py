@@ -49,6 +49,13 @@ def integer(body: dict[str, Any], name: str, low: int, high: int, default: Any =
     return value
 
 
+def boolean(body: dict[str, Any], name: str, *, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"'{name}' must be true or false.")
+    return value
+
+
 def text(body: dict[str, Any], name: str, max_length: int, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None:

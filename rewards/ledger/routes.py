@@ -1,53 +1,18 @@
-"""GET /users/<id>/wallet and /users/me/wallet: a balance and its ledger, newest first."""
+"""Wallets (GET /users/<id>/wallet, /users/me/wallet), a customer found by phone (GET /users),
+and an operator's adjustment of a balance (POST /users/<id>/adjustments)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 
-from .. import clock, paging
+from .. import clock
 from ..db import Transaction, get_db
-from ..exceptions import Forbidden, InvalidRequest, UserNotFound
-from ..http import validation
+from ..exceptions import Forbidden, InvalidRequest
+from ..http import idempotent, validation
 from ..http.guards import bearer_user, has_admin_key, require_admin
+from .service import MAX_ADJUSTMENT, adjust, find_user, read_wallet
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
-
-
-def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, object]:
-    """The wallet page, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
-    user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
-    if user is None:
-        raise UserNotFound("No user has that id.")
-    rows = tx.all(
-        """
-            SELECT l.id, l.kind, l.points, c.token AS coupon_token, l.created_at
-            FROM ledger_entries l
-            LEFT JOIN scans s ON s.id = l.scan_id
-            LEFT JOIN coupons c ON c.id = s.coupon_id
-            WHERE l.user_id = ? AND l.id < ?
-            ORDER BY l.id DESC
-            LIMIT ?
-            """,
-        (user_id, paging.below(before), paging.fetch_size(limit)),
-    )
-    page, next_before = paging.split(rows, limit)
-    return {
-        "user_id": user["id"],
-        "phone": user["phone"],
-        "points": user["balance"],
-        "scans": user["scans"],
-        "transactions": [
-            {
-                "id": row["id"],
-                "kind": row["kind"],
-                "points": row["points"],
-                "coupon_token": row["coupon_token"],
-                "created_at": clock.to_rfc3339(row["created_at"]),
-            }
-            for row in page
-        ],
-        "next_before": next_before,
-    }
 
 
 @bp.get("/me/wallet")
@@ -72,7 +37,7 @@ def user_wallet(user_ref: str):
 
 @bp.get("")
 @require_admin
-def find_user():
+def find_by_phone():
     """An operator looks a customer up by phone."""
     phone = validation.query_text("phone", 32) or ""
     # An unencoded + in a query string arrives as a space (?phone=+1555... from a shell).
@@ -80,13 +45,23 @@ def find_user():
     if not validation.PHONE.match(phone):
         raise InvalidRequest("Query parameter 'phone' must be an E.164 number: + then 8 to 15 digits.")
     with get_db().snapshot() as tx:
-        user = tx.one("SELECT id, phone, balance, scans, created_at FROM users WHERE phone = ?", (phone,))
-    if user is None:
-        raise UserNotFound("No user has that phone.")
-    return {
-        "user_id": user["id"],
-        "phone": user["phone"],
-        "points": user["balance"],
-        "scans": user["scans"],
-        "created_at": clock.to_rfc3339(user["created_at"]),
-    }
+        return find_user(tx, phone)
+
+
+@bp.post("/<user_ref>/adjustments")
+@require_admin
+def adjust_balance(user_ref: str):
+    user_id = validation.id_in_path(user_ref, "user")
+    body = validation.json_body()
+    points = validation.integer(body, "points", -MAX_ADJUSTMENT, MAX_ADJUSTMENT)
+    if points == 0:
+        raise InvalidRequest(
+            f"'points' must be a whole number other than 0, from {-MAX_ADJUSTMENT:,} to {MAX_ADJUSTMENT:,}."
+        )
+    reason = validation.reason(body)
+    operator = g.operator
+
+    def correct(tx: Transaction) -> tuple[dict, int]:
+        return adjust(tx, operator, user_id, points, reason, clock.now()), 201
+
+    return idempotent.respond(f"operator:{operator}", body, correct)

@@ -1,25 +1,134 @@
-"""The ledger: the one writer of balances.
+"""The ledger: the one writer of balances, and how a wallet reads it.
 
-Every change of a balance is one ledger entry written in the same statement pair as the
-balance, inside the caller's transaction; nothing else in the service touches `balance`. So
-SUM(ledger_entries.points) = users.balance holds always (tests check it after every race).
+Every change of a balance is one ledger entry written together with the balance, inside the
+caller's transaction; nothing else in the service touches `balance`. So
+SUM(ledger_entries.points) = users.balance always holds, and a balance never goes below zero:
+a debit that would take it there is refused before anything is written (and the schema refuses
+it too, should the code ever try).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from .. import audit, clock, paging, stats
 from ..db import Transaction
+from ..exceptions import InsufficientPoints, UserNotFound
+
+KINDS = ("scan", "reversal", "adjustment", "payout", "payout_refund")
+MAX_ADJUSTMENT = 1_000_000_000
+
+_ENTRY = """
+SELECT l.id, l.kind, l.points, c.token AS coupon_token, l.payout_id, l.reason, l.created_at
+FROM ledger_entries l
+LEFT JOIN scans s ON s.id = l.scan_id
+LEFT JOIN coupons c ON c.id = s.coupon_id
+"""
+
+
+@dataclass(frozen=True)
+class Posted:
+    entry_id: int
+    balance: int
 
 
 def post_entry(
-    tx: Transaction, user_id: int, kind: str, points: int, now: int, *, scan_id: int | None = None, scans: int = 0
-) -> int:
-    """Append a ledger entry and move the balance (and the count of scans) by it; return the
-    new balance."""
-    tx.execute(
-        "INSERT INTO ledger_entries (user_id, kind, points, scan_id, created_at) VALUES (?, ?, ?, ?, ?)",
-        (user_id, kind, points, scan_id, now),
+    tx: Transaction,
+    user_id: int,
+    kind: str,
+    points: int,
+    now: int,
+    *,
+    scan_id: int | None = None,
+    payout_id: int | None = None,
+    reason: str | None = None,
+    scans: int = 0,
+) -> Posted:
+    """Append a ledger entry and move the balance (and the count of standing scans) by it.
+    InsufficientPoints when the balance would go below zero. The balance's row is locked by
+    its UPDATE, so concurrent debits of one user are checked one after another."""
+    entry = tx.execute(
+        "INSERT INTO ledger_entries (user_id, kind, points, scan_id, payout_id, reason, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (user_id, kind, points, scan_id, payout_id, reason, now),
     )
-    return tx.scalar(
-        "UPDATE users SET balance = balance + ?, scans = scans + ? WHERE id = ? RETURNING balance",
-        (points, scans, user_id),
+    # Both statements travel in one round trip on PostgreSQL: the first result is read last.
+    balance = tx.scalar(
+        "UPDATE users SET balance = balance + :points, scans = scans + :scans "
+        "WHERE id = :user AND balance + :points >= 0 RETURNING balance",
+        {"points": points, "scans": scans, "user": user_id},
     )
+    # Read even when refused: on SQLite an unread statement would keep the transaction from
+    # rolling back to its savepoint.
+    entry_id = entry.fetchone()[0]
+    if balance is None:
+        raise InsufficientPoints("The balance would go below zero: those points are spent or held.")
+    return Posted(entry_id, balance)
+
+
+def entry_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "points": row["points"],
+        "coupon_token": row["coupon_token"],
+        "payout_id": row["payout_id"],
+        "reason": row["reason"],
+        "created_at": clock.to_rfc3339(row["created_at"]),
+    }
+
+
+def entry_view(tx: Transaction, entry_id: int) -> dict[str, Any]:
+    return entry_json(tx.one(_ENTRY + " WHERE l.id = ?", (entry_id,)))
+
+
+def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, Any]:
+    """The wallet page, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
+    user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
+    if user is None:
+        raise UserNotFound("No user has that id.")
+    rows = tx.all(
+        _ENTRY + " WHERE l.user_id = ? AND l.id < ? ORDER BY l.id DESC LIMIT ?",
+        (user_id, paging.below(before), paging.fetch_size(limit)),
+    )
+    page, next_before = paging.split(rows, limit)
+    return {
+        "user_id": user["id"],
+        "phone": user["phone"],
+        "points": user["balance"],
+        "scans": user["scans"],
+        "transactions": [entry_json(row) for row in page],
+        "next_before": next_before,
+    }
+
+
+def find_user(tx: Transaction, phone: str) -> dict[str, Any]:
+    """A customer as an operator finds them by phone, or UserNotFound."""
+    user = tx.one("SELECT id, phone, balance, scans, created_at FROM users WHERE phone = ?", (phone,))
+    if user is None:
+        raise UserNotFound("No user has that phone.")
+    return {
+        "user_id": user["id"],
+        "phone": user["phone"],
+        "points": user["balance"],
+        "scans": user["scans"],
+        "created_at": clock.to_rfc3339(user["created_at"]),
+    }
+
+
+def user_exists(tx: Transaction, user_id: int) -> None:
+    """UserNotFound unless a user has this id."""
+    if tx.one("SELECT 1 FROM users WHERE id = ?", (user_id,)) is None:
+        raise UserNotFound("No user has that id.")
+
+
+def adjust(tx: Transaction, operator: str, user_id: int, points: int, reason: str, now: int) -> dict[str, Any]:
+    """An operator's correction of a balance, up or down (never below zero), audited."""
+    user_exists(tx, user_id)
+    posted = post_entry(tx, user_id, "adjustment", points, now, reason=reason)
+    stats.add(tx, stats.ADJUSTED, points)
+    audit.record(
+        tx, operator, "user.adjust", f"user:{user_id}", reason, {"points": points, "balance": posted.balance}, now
+    )
+    return {"transaction": entry_view(tx, posted.entry_id), "balance": posted.balance}

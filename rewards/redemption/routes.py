@@ -1,13 +1,15 @@
-"""POST /scan: redeem a coupon for the caller."""
+"""POST /scan: redeem a coupon for the caller. POST /scans/<id>/reverse: an operator takes a
+scan back."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g
 
 from .. import clock
-from ..db import get_db
-from ..http import validation
-from ..http.guards import require_user
+from ..db import Transaction, get_db
+from ..http import idempotent, validation
+from ..http.guards import require_admin, require_user
+from .reversal import reverse_scan
 from .service import redeem_coupon
 
 bp = Blueprint("redemption", __name__)
@@ -21,14 +23,27 @@ def scan():
     body = validation.json_body()
     token = validation.coupon_token(body)
     device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
+    user_id, rate_limit = g.user["id"], current_app.config["SCAN_RATE_LIMIT"]
+
+    def redeem(tx: Transaction) -> tuple[dict, int]:
+        redemption = redeem_coupon(tx, user_id, token, clock.now(), rate_limit, device_id)
+        return {
+            "scan_id": redemption.scan_id,
+            "token": redemption.token,
+            "points": redemption.points,
+            "balance": redemption.balance,
+            "redeemed_at": clock.to_rfc3339(redemption.redeemed_at),
+        }, 200
+
+    return idempotent.respond(f"user:{user_id}", body, redeem)
+
+
+@bp.post("/scans/<scan_ref>/reverse")
+@require_admin
+def reverse(scan_ref: str):
+    scan_id = validation.id_in_path(scan_ref, "scan")
+    body = validation.json_body()
+    reason = validation.reason(body)
+    restore = validation.boolean(body, "restore", default=False)
     with get_db().write() as tx:
-        redemption = redeem_coupon(
-            tx, g.user["id"], token, clock.now(), current_app.config["SCAN_RATE_LIMIT"], device_id
-        )
-    return {
-        "scan_id": redemption.scan_id,
-        "token": redemption.token,
-        "points": redemption.points,
-        "balance": redemption.balance,
-        "redeemed_at": clock.to_rfc3339(redemption.redeemed_at),
-    }
+        return reverse_scan(tx, g.operator, scan_id, reason, restore, clock.now())

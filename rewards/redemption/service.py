@@ -63,5 +63,5 @@ def redeem_coupon(
     tx.execute("UPDATE coupons SET status = 'redeemed' WHERE id = ?", (coupon["id"],))
     tally(tx, coupon["batch_id"], redeemed=1)
     stats.count_scan(tx, now)
-    balance = post_entry(tx, user_id, "scan", coupon["points"], now, scan_id=scan_id, scans=1)
-    return Redemption(scan_id, token, coupon["points"], balance, now)
+    posted = post_entry(tx, user_id, "scan", coupon["points"], now, scan_id=scan_id, scans=1)
+    return Redemption(scan_id, token, coupon["points"], posted.balance, now)

@@ -1,0 +1,75 @@
+"""Routes that accept an Idempotency-Key: the action runs in a write transaction that also
+claims the key and keeps the answer, or the kept answer is given again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request
+
+from .. import clock, idempotency
+from ..db import Transaction, get_db
+from ..errors import PROBLEM_MIMETYPE, problem_bytes, status_and_code
+from ..exceptions import InvalidRequest, Refusal
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+Action = Callable[[Transaction], tuple[dict[str, Any], int]]
+
+
+def respond(caller: str, body: dict[str, Any], action: Action) -> Response:
+    """Run `action(tx)` -> (payload, status) in one write transaction and answer with it; with
+    an Idempotency-Key, as the contract's "Idempotent retries" says. `caller` names the user
+    or operator; `body` is the request's parsed JSON body."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        with get_db().write() as tx:
+            payload, status = action(tx)
+        return _json(payload, status)
+    if not _KEY.fullmatch(key):
+        raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
+    with get_db().write() as tx:
+        kept = idempotency.claim(tx, caller, key, _fingerprint(body), clock.now())
+        if kept is None:
+            tx.keep_on_refusal()  # a refusal is an answer too: kept with the key
+            try:
+                payload, status = action(tx)
+            except Refusal as refusal:
+                _settle_refusal(tx, caller, key, refusal)
+                raise
+            response = _json(payload, status)
+            idempotency.keep(tx, caller, key, status, response.get_data(as_text=True))
+            return response
+    mimetype = "application/json" if kept.status < 400 else PROBLEM_MIMETYPE
+    return Response(kept.body, status=kept.status, mimetype=mimetype, headers={REPLAYED: "true"})
+
+
+def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) -> None:
+    """Undo what the action wrote (what it kept on purpose stays: a counted rate-limit hit),
+    then keep its answer with the key, or free the key for an answer that is not kept."""
+    status, code = status_and_code(refusal)
+    tx.undo_since_kept()
+    if status == 429 or status >= 500:
+        idempotency.release(tx, caller, key)
+    else:
+        idempotency.keep(tx, caller, key, status, problem_bytes(status, code, refusal.detail).decode())
+    tx.keep_on_refusal()  # so the refusal, raised on, commits all of this
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    """The request as far as a retry must repeat it: method, path and body (as JSON, so the
+    order of members and white space do not matter)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _json(payload: dict[str, Any], status: int) -> Response:
+    response = current_app.json.response(payload)
+    response.status_code = status
+    return response

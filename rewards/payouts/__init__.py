@@ -1,0 +1,1 @@
+"""Payouts: a user turns points into money; an operator approves or rejects the request."""

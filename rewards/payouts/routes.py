@@ -1,0 +1,94 @@
+"""Payout routes: a user requests and lists theirs; an operator lists, exports, approves and
+rejects them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g
+
+from .. import clock
+from ..db import Transaction, get_db
+from ..exceptions import Forbidden, InvalidRequest
+from ..http import idempotent, validation
+from ..http.guards import bearer_user, has_admin_key, require_admin, require_user
+from ..http.streaming import streamed
+from ..ledger.service import user_exists
+from .service import MAX_POINTS, MAX_REFERENCE, STATUSES, approve, csv_lines, payout_page, reject, request_payout
+
+bp = Blueprint("payouts", __name__)
+
+
+@bp.post("/users/me/payouts")
+@require_user
+def request_mine():
+    body = validation.json_body()
+    points = validation.integer(body, "points", current_app.config["PAYOUT_MIN_POINTS"], MAX_POINTS)
+    user_id = g.user["id"]
+
+    def hold(tx: Transaction) -> tuple[dict, int]:
+        return request_payout(tx, user_id, points, clock.now()), 201
+
+    return idempotent.respond(f"user:{user_id}", body, hold)
+
+
+@bp.get("/users/me/payouts")
+@require_user
+def list_mine():
+    limit, before = validation.page_params()
+    with get_db().snapshot() as tx:
+        return payout_page(tx, limit, before, user_id=g.user["id"])
+
+
+@bp.get("/users/<user_ref>/payouts")
+def list_users(user_ref: str):
+    caller = None if has_admin_key() else bearer_user()
+    user_id = validation.id_in_path(user_ref, "user")
+    if caller is not None and caller["id"] != user_id:
+        raise Forbidden("A user may read only their own payouts.")
+    limit, before = validation.page_params()
+    with get_db().snapshot() as tx:
+        user_exists(tx, user_id)
+        return payout_page(tx, limit, before, user_id=user_id)
+
+
+@bp.get("/payouts")
+@require_admin
+def list_all():
+    status = _status()
+    limit, before = validation.page_params()
+    with get_db().snapshot() as tx:
+        return payout_page(tx, limit, before, status=status)
+
+
+@bp.get("/payouts.csv")
+@require_admin
+def export():
+    status = _status()
+    suffix = f"-{status}" if status else ""
+    return streamed(lambda tx: csv_lines(tx, status), "text/csv", f"payouts{suffix}.csv")
+
+
+@bp.post("/payouts/<payout_ref>/approve")
+@require_admin
+def approve_one(payout_ref: str):
+    payout_id = validation.id_in_path(payout_ref, "payout")
+    reference = validation.text(validation.json_body(), "reference", MAX_REFERENCE)
+    if not reference:
+        raise InvalidRequest(f"'reference' must be 1 to {MAX_REFERENCE} characters: the transfer's id.")
+    with get_db().write() as tx:
+        return approve(tx, g.operator, payout_id, reference, clock.now())
+
+
+@bp.post("/payouts/<payout_ref>/reject")
+@require_admin
+def reject_one(payout_ref: str):
+    payout_id = validation.id_in_path(payout_ref, "payout")
+    reason = validation.reason(validation.json_body())
+    with get_db().write() as tx:
+        return reject(tx, g.operator, payout_id, reason, clock.now())
+
+
+def _status() -> str | None:
+    status = validation.query_text("status", 16)
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(f"Query parameter 'status' must be one of {', '.join(STATUSES)}.")
+    return status

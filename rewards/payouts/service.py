@@ -1,0 +1,173 @@
+"""Payouts inside the caller's transaction: requesting one holds its points at once (a 'payout'
+ledger entry), so they cannot be spent twice however many requests race; approving records
+the transfer's reference; rejecting gives the points back once (a 'payout_refund' entry)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from .. import audit, clock, paging, stats
+from ..db import Transaction
+from ..exceptions import PayoutNotFound, PayoutNotPending
+from ..ledger.service import post_entry
+
+STATUSES = ("pending", "approved", "rejected")
+MAX_POINTS = 1_000_000_000_000
+MAX_REFERENCE = 100
+CSV_HEADER = (
+    "id",
+    "user_id",
+    "phone",
+    "points",
+    "status",
+    "created_at",
+    "decided_at",
+    "operator",
+    "reference",
+    "reason",
+)
+
+_COLUMNS = "p.id, p.user_id, p.points, p.status, p.created_at, p.decided_at, p.operator, p.reference, p.reason"
+
+
+def payout_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "user_id": row["user_id"],
+        "points": row["points"],
+        "status": row["status"],
+        "created_at": clock.to_rfc3339(row["created_at"]),
+        "decided_at": clock.to_rfc3339(row["decided_at"]),
+        "reference": row["reference"],
+        "reason": row["reason"],
+    }
+
+
+def request_payout(tx: Transaction, user_id: int, points: int, now: int) -> dict[str, Any]:
+    """Hold `points` of the user's balance for a new pending payout, or InsufficientPoints."""
+    payout_id = tx.scalar(
+        "INSERT INTO payouts (user_id, points, status, created_at) VALUES (?, ?, 'pending', ?) RETURNING id",
+        (user_id, points, now),
+    )
+    posted = post_entry(tx, user_id, "payout", -points, now, payout_id=payout_id)
+    stats.add(tx, stats.PENDING_PAYOUTS, points)
+    row = {
+        "id": payout_id,
+        "user_id": user_id,
+        "points": points,
+        "status": "pending",
+        "created_at": now,
+        "decided_at": None,
+        "reference": None,
+        "reason": None,
+    }
+    return {"payout": payout_json(row), "balance": posted.balance}
+
+
+def approve(tx: Transaction, operator: str, payout_id: int, reference: str, now: int) -> dict[str, Any]:
+    payout = _pending(tx, payout_id)
+    tx.execute(
+        "UPDATE payouts SET status = 'approved', decided_at = ?, operator = ?, reference = ? WHERE id = ?",
+        (now, operator, reference, payout_id),
+    )
+    stats.add(tx, stats.PENDING_PAYOUTS, -payout["points"])
+    stats.add(tx, stats.PAID_OUT, payout["points"])
+    details = {"user_id": payout["user_id"], "points": payout["points"], "reference": reference}
+    audit.record(tx, operator, "payout.approve", f"payout:{payout_id}", None, details, now)
+    return payout_view(tx, payout_id)
+
+
+def reject(tx: Transaction, operator: str, payout_id: int, reason: str, now: int) -> dict[str, Any]:
+    payout = _pending(tx, payout_id)
+    tx.execute(
+        "UPDATE payouts SET status = 'rejected', decided_at = ?, operator = ?, reason = ? WHERE id = ?",
+        (now, operator, reason, payout_id),
+    )
+    post_entry(tx, payout["user_id"], "payout_refund", payout["points"], now, payout_id=payout_id, reason=reason)
+    stats.add(tx, stats.PENDING_PAYOUTS, -payout["points"])
+    details = {"user_id": payout["user_id"], "points": payout["points"]}
+    audit.record(tx, operator, "payout.reject", f"payout:{payout_id}", reason, details, now)
+    return payout_view(tx, payout_id)
+
+
+def _pending(tx: Transaction, payout_id: int) -> Any:
+    """The payout's row, locked until the transaction ends, so an approval racing a rejection
+    is decided one after the other; PayoutNotFound or PayoutNotPending otherwise."""
+    row = tx.one("SELECT user_id, points, status FROM payouts WHERE id = ? FOR NO KEY UPDATE", (payout_id,))
+    if row is None:
+        raise PayoutNotFound("No payout has that id.")
+    if row["status"] != "pending":
+        raise PayoutNotPending(f"This payout was {row['status']} already.")
+    return row
+
+
+def payout_view(tx: Transaction, payout_id: int) -> dict[str, Any]:
+    row = tx.one(f"SELECT {_COLUMNS} FROM payouts p WHERE p.id = ?", (payout_id,))
+    if row is None:
+        raise PayoutNotFound("No payout has that id.")
+    return payout_json(row)
+
+
+def payout_page(
+    tx: Transaction, limit: int, before: int | None, *, status: str | None = None, user_id: int | None = None
+) -> dict[str, Any]:
+    """Payouts newest first, of one status and one user when given."""
+    rows = tx.all(
+        f"""
+        SELECT {_COLUMNS} FROM payouts p
+        WHERE p.id < :before AND (CAST(:status AS TEXT) IS NULL OR p.status = :status)
+          AND (CAST(:user AS BIGINT) IS NULL OR p.user_id = :user)
+        ORDER BY p.id DESC LIMIT :limit
+        """,
+        {"before": paging.below(before), "status": status, "user": user_id, "limit": paging.fetch_size(limit)},
+    )
+    page, next_before = paging.split(rows, limit)
+    return {"payouts": [payout_json(row) for row in page], "next_before": next_before}
+
+
+def csv_lines(tx: Transaction, status: str | None) -> Iterator[str]:
+    """Every payout (of one status when given) as CSV, newest first, a thousand lines at a
+    time, in the dialect spreadsheets open (CRLF lines, quotes where a cell needs them). Text
+    an operator typed (reference, reason) that a spreadsheet would run as a formula (= + - @
+    first) is prefixed with a quote."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    rows = tx.stream(
+        f"""
+        SELECT {_COLUMNS}, u.phone FROM payouts p JOIN users u ON u.id = p.user_id
+        WHERE CAST(:status AS TEXT) IS NULL OR p.status = :status ORDER BY p.id DESC
+        """,
+        {"status": status},
+    )
+    for n, (pid, user_id, points, state, created, decided, operator, reference, reason, phone) in enumerate(
+        rows, start=1
+    ):
+        writer.writerow(
+            (
+                pid,
+                user_id,
+                phone,
+                points,
+                state,
+                clock.to_rfc3339(created),
+                clock.to_rfc3339(decided) or "",
+                operator or "",
+                _cell(reference),
+                _cell(reason),
+            )
+        )
+        if n % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    return "'" + text if text[0] in "=+-@\t\r" else text
