@@ -176,3 +176,4 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (caller, key)
 );
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);

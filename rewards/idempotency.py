@@ -6,12 +6,14 @@ the first one holds, on SQLite its transaction waits for the write lock."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from .db import Transaction
 from .exceptions import IdempotencyKeyReused
 
 TTL_SECONDS = 86_400
+PURGE_CHANCE = 1 / 256
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,12 @@ class Kept:
 def claim(tx: Transaction, caller: str, key: str, fingerprint: str, now: int) -> Kept | None:
     """None when the key is new (it is now claimed in this transaction); the kept answer when
     the same request came before; IdempotencyKeyReused when another request used the key."""
-    # Keys past their 24 hours are forgotten, the caller's others with them: the table holds
-    # about a day of keys, however long the service runs.
-    tx.execute("DELETE FROM idempotency_keys WHERE caller = ? AND created_at <= ?", (caller, now - TTL_SECONDS))
+    expired = now - TTL_SECONDS
+    tx.execute("DELETE FROM idempotency_keys WHERE caller = ? AND key = ? AND created_at <= ?", (caller, key, expired))
+    if random.random() < PURGE_CHANCE:
+        # Everyone's expired keys, now and then: the table holds about a day of keys however
+        # long the service runs, and no single request pays for more than its share.
+        tx.execute("DELETE FROM idempotency_keys WHERE created_at <= ?", (expired,))
     claimed = tx.scalar(
         "INSERT INTO idempotency_keys (caller, key, fingerprint, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (caller, key) DO NOTHING RETURNING 1",

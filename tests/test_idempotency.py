@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rewards import clock
+from rewards import clock, idempotency
 
 from .support.client import ADMIN_KEY, Api, TestClientTransport, assert_problem, bearer
 from .support.invariants import assert_invariants
@@ -151,3 +151,17 @@ def test_a_refused_payout_is_kept_with_its_key_and_changes_nothing(api, db):
     assert api.wallet(access_token).body["points"] == 10
     assert db.scalar("SELECT count(*) FROM payouts") == 0
     assert_invariants(db)
+
+
+def test_expired_keys_of_every_caller_are_purged_now_and_then(api, db, monkeypatch):
+    alice, _ = api.login()
+    bob, _ = api.login()
+    first, second = api.generate(2)
+    now = clock.now()
+    assert api.call("POST", "/scan", {"token": first}, keyed(alice, "old")).status == 200
+    monkeypatch.setattr(clock, "now", lambda: now + 86_401)
+    monkeypatch.setattr(idempotency, "PURGE_CHANCE", 1.0)  # the 1-in-256 draw, made certain
+    assert api.call("POST", "/scan", {"token": second}, keyed(bob, "new")).status == 200
+    assert [tuple(r) for r in db.execute("SELECT caller, key FROM idempotency_keys")] == [
+        (f"user:{db.scalar('SELECT max(id) FROM users')}", "new")
+    ]

@@ -56,3 +56,4 @@ CREATE TABLE idempotency_keys (
     created_at  bigint  NOT NULL,
     PRIMARY KEY (caller, key)
 );
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
