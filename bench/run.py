@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import operators  # noqa: E402
+from bench import operators, points  # noqa: E402
 from bench.ceilings import raw_insert_seconds, redemption_rate  # noqa: E402
 from bench.harness import (  # noqa: E402
     BIN,
@@ -171,6 +171,14 @@ def main() -> None:
         )
     finally:
         ops_db.close()
+    print("points on SQLite: idempotent /scan, replays, mixed wallets", file=sys.stderr)
+    points_db = sqlite_database(OUT / "points.db")
+    try:
+        points.points_rows(
+            "SQLite", f"sqlite:///{OUT / 'points.db'}", "sqlite:///bench/out/points.db", points_db, PORT + 30
+        )
+    finally:
+        points_db.close()
 
     postgres_rows(sqlite_scan)
 
@@ -287,6 +295,12 @@ def postgres_rows(sqlite_scan: dict) -> None:
             operators.operator_rows("PostgreSQL", url, postgres.shown(url), ops_db, PORT + 21)
         finally:
             ops_db.close()
+        url = postgres.fresh("rewards_points")
+        points_db = postgres.database(url)
+        try:
+            points.points_rows("PostgreSQL", url, postgres.shown(url), points_db, PORT + 31)
+        finally:
+            points_db.close()
     finally:
         postgres.stop()
 
@@ -313,7 +327,7 @@ def render(bare: dict, trivial: dict, gen: dict, took: float) -> str:
     ]
     for row in rows:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
-        ratio = f"{row['ratio']:.2f} of {row['ceiling']}" if row["ratio"] is not None else ""
+        ratio = row.get("ratio_text") or (f"{row['ratio']:.2f} of {row['ceiling']}" if row["ratio"] is not None else "")
         cpu = f"{row['cpu_us']:.0f}" if row.get("cpu_us") else ""
         vs_sqlite = f"{row['vs_sqlite']:.2f}" if row.get("vs_sqlite") else ""
         lines.append(

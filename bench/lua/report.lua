@@ -14,7 +14,11 @@ function count_status(status)
 end
 
 function response(status, headers, body)
-  count_status(status)
+  if headers["Idempotent-Replayed"] then
+    count_status(tostring(status) .. " replayed")
+  else
+    count_status(status)
+  end
 end
 
 function done(summary, latency, requests)

@@ -1,10 +1,12 @@
 -- POST /scan: each thread walks its own share of BENCH_COUPONS (one line each) and cycles
 -- through the bearer tokens in BENCH_USERS. The file is cut into BENCH_PARTS shares so that
 -- repeated runs (BENCH_RUN) never meet a coupon twice. With few coupons (BENCH_PARTS=1 per
--- thread) the walk wraps: contention.
+-- thread) the walk wraps: contention. With BENCH_IDEMPOTENT=1 each scan carries an
+-- Idempotency-Key made from its coupon, and a replayed answer counts as "200 replayed".
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
 
 local coupons, users = {}, {}
+local keyed = os.getenv("BENCH_IDEMPOTENT") == "1"
 local next_coupon, next_user = 0, 0
 
 function init(args)
@@ -22,7 +24,10 @@ end
 function request()
   next_coupon = next_coupon % #coupons + 1
   next_user = next_user % #users + 1
-  return wrk.format("POST", "/scan",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. users[next_user]},
-    '{"token": "' .. coupons[next_coupon] .. '"}')
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. users[next_user]}
+  if keyed then
+    -- One key per coupon: a second pass over the same coupons is all retries.
+    headers["Idempotency-Key"] = "scan-" .. coupons[next_coupon]
+  end
+  return wrk.format("POST", "/scan", headers, '{"token": "' .. coupons[next_coupon] .. '"}')
 end
