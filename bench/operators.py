@@ -214,7 +214,7 @@ def scan_before_and_after(users_file_count: int = 200, coupons: int = 80_000) ->
     results = {}
     for label, tree, port in (
         (f"before #9 ({BEFORE})", before_tree, PORT + 10),
-        ("after #9 (this run)", ROOT, PORT + 11),
+        ("now (this checkout)", ROOT, PORT + 11),
     ):
         folder = OUT / f"scan-{port}"
         folder.mkdir()
