@@ -191,6 +191,9 @@ def test_a_reversed_scan_takes_its_points_back_and_voids_its_coupon(api, db):
     assert_problem(
         api.call("POST", f"/scans/{scan_id}/reverse", {"reason": "again"}, ADMIN), 409, "scan_already_reversed"
     )
+    batch_id = db.scalar("SELECT max(id) FROM batches")
+    (row,) = csv.DictReader(io.StringIO(api.call("GET", f"/batches/{batch_id}/coupons.csv", headers=ADMIN).text))
+    assert (row["status"], row["redeemed_at"], row["user_id"]) == ("void", "", "")  # a reversed scan is no redemption
     stats = api.call("GET", "/stats", headers=ADMIN).body
     assert stats["points"]["credited"] == 10 and stats["points"]["reversed"] == 10
     assert stats["points"]["outstanding"] == 0 and stats["coupons"]["void"] == 1

@@ -74,6 +74,11 @@ class Transaction:
         """Rows as plain tuples, fetched a chunk at a time: memory stays flat however many."""
         return self.backend.stream(self.conn, self.backend.translate(sql), params)
 
+    def copy_csv(self, sql: str, params: dict[str, Any]) -> Iterator[bytes]:
+        """The rows of `sql` as CSV written by the server itself, in chunks: only where
+        `backend.server_csv` (PostgreSQL's COPY TO STDOUT)."""
+        return self.backend.copy_csv(self.conn, self.backend.translate(sql), params)
+
     def keep_on_refusal(self) -> None:
         """What was written so far is bookkeeping that must persist even when the action is
         refused (a counted rate-limit hit, a wrong code counted against its limit): a Refusal

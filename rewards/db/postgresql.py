@@ -57,6 +57,7 @@ def _row_factory(cursor: psycopg.Cursor) -> Any:
 
 class PostgresBackend:
     name = "postgresql"
+    server_csv = True
     driver_error = psycopg.Error
 
     def __init__(self, url: str, lock_timeout_ms: int) -> None:
@@ -127,6 +128,18 @@ class PostgresBackend:
             cursor.itersize = STREAM_CHUNK
             cursor.execute(sql, params)
             yield from cursor
+
+    def copy_csv(self, conn: psycopg.Connection, sql: str, params: dict[str, Any]) -> Iterator[bytes]:
+        # COPY TO STDOUT: the server writes the CSV, one message per row; they are gathered
+        # into chunks of about 64 kB so the response is not written a line at a time.
+        chunk = bytearray()
+        with conn.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for row in copy:
+                chunk += row
+                if len(chunk) >= 65_536:
+                    yield bytes(chunk)
+                    chunk.clear()
+        yield bytes(chunk)
 
     def unavailable_reason(self, conn: psycopg.Connection) -> str | None:
         if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:

@@ -40,6 +40,7 @@ class Connection(sqlite3.Connection):
 
 class SqliteBackend:
     name = "sqlite"
+    server_csv = False
     driver_error = sqlite3.Error
 
     def __init__(self, path: str, lock_timeout_ms: int) -> None:
