@@ -11,6 +11,7 @@ import sys
 import tarfile
 import time
 import urllib.request
+from collections.abc import Callable
 from io import BytesIO
 
 from bench.harness import (
@@ -101,12 +102,15 @@ def check_programme(db: Database, batch_id: int, coupons: int, users: int) -> No
         raise InvariantBroken(f"INVARIANT BROKEN: the seeded programme does not add up: {counts}")
 
 
-def operator_rows(engine: str, url: str, shown_url: str, db: Database, port: int) -> None:
+def operator_rows(
+    engine: str, url: str, shown_url: str, db: Database, port: int, settle: Callable[[], None] = lambda: None
+) -> None:
     """The read rows on one engine: /version as the baseline, a batch of a million, /stats,
     then the CSV export against the bare SELECT, with the workers' peak memory."""
     print(f"{engine}: seeding {MILLION:,} coupons (40% redeemed) and {USERS:,} users", file=sys.stderr)
     started = time.perf_counter()
     batch_id = seed_programme(db)
+    settle()
     print(f"  seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     server = Server(url, shown_url, port)
     SERVER[:] = [server]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from bench.harness import OUT, SERVER, InvariantBroken, Server, add_row, measure
 from bench.seed import NO_LIMIT, add_users, new_coupons, write_lines
@@ -41,9 +42,11 @@ def mixed_ledger(db: Database, user_id: int, rows: int) -> None:
     print(f"  a ledger of {written:,} mixed rows", file=sys.stderr)
 
 
-def points_rows(engine: str, url: str, shown_url: str, db: Database, port: int) -> None:
+def points_rows(
+    engine: str, url: str, shown_url: str, db: Database, port: int, settle: Callable[[], None] = lambda: None
+) -> None:
     """/scan of one user, with and without keys, then replayed; the wallets, 10 and 100,000
-    mixed rows."""
+    mixed rows. `settle()` runs after seeding (PostgreSQL's ANALYZE)."""
     (_, plain_user), (_, keyed_user), (small_id, small), (big_id, big) = (
         add_users(db, 1, prefix=700 + i)[0] for i in range(4)
     )

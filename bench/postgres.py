@@ -37,6 +37,13 @@ class BenchPostgres:
         init_db(PostgresBackend(url, 5000))
         return url
 
+    def analyze(self, url: str) -> None:
+        """Fresh planner statistics after a bulk seed, as autovacuum would gather them a little
+        later: without them PostgreSQL plans a 100,000-row wallet as if the table were empty
+        (a bitmap scan and a sort of every row, 70 ms instead of 0.2 ms)."""
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+
     def database(self, url: str) -> Database:
         return Database(PostgresBackend(url, 5000))
 

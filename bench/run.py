@@ -292,13 +292,17 @@ def postgres_rows(sqlite_scan: dict) -> None:
         url = postgres.fresh("rewards_operators")
         ops_db = postgres.database(url)
         try:
-            operators.operator_rows("PostgreSQL", url, postgres.shown(url), ops_db, PORT + 21)
+            operators.operator_rows(
+                "PostgreSQL", url, postgres.shown(url), ops_db, PORT + 21, lambda url=url: postgres.analyze(url)
+            )
         finally:
             ops_db.close()
         url = postgres.fresh("rewards_points")
         points_db = postgres.database(url)
         try:
-            points.points_rows("PostgreSQL", url, postgres.shown(url), points_db, PORT + 31)
+            points.points_rows(
+                "PostgreSQL", url, postgres.shown(url), points_db, PORT + 31, lambda url=url: postgres.analyze(url)
+            )
         finally:
             points_db.close()
     finally:
