@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Bytecode of test runs goes outside the working tree, like every other cache of the tests.
 TEST_CACHE ?= $(or $(TMPDIR),/tmp)/rewards-test-cache
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ bench: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## translations: gather the pages' strings, update the Hindi catalogue, compile it
+translations: $(VENV)/.runtime
+	mkdir -p $(TEST_CACHE)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --omit-header -o $(TEST_CACHE)/messages.pot .
+	$(BIN)/pybabel update -i $(TEST_CACHE)/messages.pot -d rewards/translations --ignore-obsolete
+	$(BIN)/pybabel compile -d rewards/translations --statistics
 
 ## clean: the virtualenv and every cache the project makes; never instance/ (your database)
 clean:
