@@ -285,3 +285,34 @@ def redeem_typed():
         )
         return page, 400
     return _collect(customer, token)
+
+
+# The installable app --------------------------------------------------------------------------
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    name = current_app.config["PROGRAMME_NAME"]
+    body = {
+        "name": name,
+        "short_name": name[:12],
+        "start_url": "/me",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b5d3b",
+        "icons": [
+            {"src": url_for("static", filename=f"icons/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png"}
+            for size in (192, 512)
+        ],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+
+
+@bp.get("/sw.js")
+def service_worker():
+    # At the root, so that its scope covers /me/scan; never cached by HTTP, so a new version is
+    # picked up on the next visit.
+    response = current_app.send_static_file("js/sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
