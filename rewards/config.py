@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ DEVELOPMENT_VALUES = {
 }
 
 MIN_SECRET_LENGTH = 32
+MAX_PROGRAMME_NAME = 60
 
 DEFAULTS: dict[str, str] = {
     "APP_ENV": "development",
@@ -39,6 +41,7 @@ DEFAULTS: dict[str, str] = {
     "PROXY_COUNT": "0",
     "COUPON_URL_TEMPLATE": "{token}",
     "PAYOUT_MIN_POINTS": "1",
+    "PROGRAMME_NAME": "Rewards",
     # Not in the contract's table, but worth a knob: how long a request waits for the write
     # lock before it answers 503, and how long an SMS gateway may take.
     "DATABASE_BUSY_TIMEOUT_MS": "5000",
@@ -104,6 +107,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
         "COUPON_URL_TEMPLATE": _url_template(raw),
         "PAYOUT_MIN_POINTS": _positive_int(raw, "PAYOUT_MIN_POINTS"),
+        "PROGRAMME_NAME": _programme_name(raw),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
     config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])
@@ -205,6 +209,17 @@ def _url_template(raw: Mapping[str, Any]) -> str:
     if "{token}" not in template or len(template) > 1000:
         raise ConfigError("COUPON_URL_TEMPLATE must contain {token}, e.g. https://shop.example/s/{token}")
     return template
+
+
+def _programme_name(raw: Mapping[str, Any]) -> str:
+    # Any Unicode text, as the pages show it; NFC so that a name typed with combining accents
+    # counts, prints and compares as the same name typed precomposed.
+    name = unicodedata.normalize("NFC", str(raw.get("PROGRAMME_NAME", DEFAULTS["PROGRAMME_NAME"])).strip())
+    if not 1 <= len(name) <= MAX_PROGRAMME_NAME:
+        raise ConfigError(f"PROGRAMME_NAME must be 1 to {MAX_PROGRAMME_NAME} characters, not {len(name)}")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in name):
+        raise ConfigError("PROGRAMME_NAME must be one line of text, without control characters")
+    return name
 
 
 def _secret(raw: Mapping[str, Any], name: str, production: bool) -> str:
