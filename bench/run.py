@@ -4,8 +4,8 @@ Ceilings first (the bare redemption transaction; a trivial JSON route on the sam
 configuration), then the service under wrk load, each load followed by an invariant check
 that stops the run if the data is wrong; the operators' reads at a million coupons; then the
 same on PostgreSQL (its bare transaction, /scan on one and on two gunicorn instances, the
-operators' reads); print-batch; /scan before and after the operators' issue. Writes
-bench/RESULTS.md.
+operators' reads); print-batch; /scan before and after the operators' issue; the filtered lists
+against the unfiltered page on both engines (bench/lists.py). Writes bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import operators, points  # noqa: E402
+from bench import lists, operators, points  # noqa: E402
 from bench.ceilings import raw_insert_seconds, redemption_rate  # noqa: E402
 from bench.harness import (  # noqa: E402
     BIN,
@@ -233,7 +233,10 @@ def main() -> None:
         file=sys.stderr,
     )
 
-    report = render(bare, trivial, gen, time.time() - started)
+    print("filtered lists against the unfiltered page, SQLite and PostgreSQL", file=sys.stderr)
+    lists_table = lists.lists_section()
+
+    report = render(bare, trivial, gen, time.time() - started) + "\n" + lists_table
     analysis = ROOT / "bench" / "ANALYSIS.md"
     if analysis.exists():
         report += "\n" + analysis.read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ DEVELOPMENT_VALUES = {
 }
 
 MIN_SECRET_LENGTH = 32
+MAX_PROGRAMME_NAME = 60
 
 DEFAULTS: dict[str, str] = {
     "APP_ENV": "development",
@@ -114,8 +116,8 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "AUTH_IP_RATE_LIMIT": parse_rate(raw, "AUTH_IP_RATE_LIMIT"),
         "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
         "WEB_SESSION_TTL_SECONDS": _positive_int(raw, "WEB_SESSION_TTL_SECONDS"),
-        "PROGRAMME_NAME": programme_name(raw),
         "PAYOUT_MIN_POINTS": _positive_int(raw, "PAYOUT_MIN_POINTS"),
+        "PROGRAMME_NAME": _programme_name(raw),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
     config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])
@@ -233,19 +235,23 @@ def public_url(raw: Mapping[str, Any], production: bool) -> str:
     return given
 
 
-def programme_name(raw: Mapping[str, Any]) -> str:
-    name = str(raw.get("PROGRAMME_NAME") or DEFAULTS["PROGRAMME_NAME"]).strip()
-    if not 1 <= len(name) <= 60 or not name.isprintable():
-        raise ConfigError("PROGRAMME_NAME must be 1 to 60 printable characters")
-    return name
-
-
 def _url_template(raw: Mapping[str, Any], public: str) -> str:
     template = str(raw.get("COUPON_URL_TEMPLATE") or DEFAULTS["COUPON_URL_TEMPLATE"]).strip()
     if "{token}" not in template or len(template) > 1000:
         raise ConfigError("COUPON_URL_TEMPLATE must contain {token}, e.g. https://shop.example/s/{token}")
     # {PUBLIC_URL} is filled once here; {token} per coupon.
     return template.replace("{PUBLIC_URL}", public)
+
+
+def _programme_name(raw: Mapping[str, Any]) -> str:
+    # Any Unicode text, as the pages show it; NFC so that a name typed with combining accents
+    # counts, prints and compares as the same name typed precomposed.
+    name = unicodedata.normalize("NFC", str(raw.get("PROGRAMME_NAME", DEFAULTS["PROGRAMME_NAME"])).strip())
+    if not 1 <= len(name) <= MAX_PROGRAMME_NAME:
+        raise ConfigError(f"PROGRAMME_NAME must be 1 to {MAX_PROGRAMME_NAME} characters, not {len(name)}")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in name):
+        raise ConfigError("PROGRAMME_NAME must be one line of text, without control characters")
+    return name
 
 
 def _secret(raw: Mapping[str, Any], name: str, production: bool) -> str:

@@ -4,9 +4,12 @@ PDFium and every QR code on it read back with a real decoder."""
 from __future__ import annotations
 
 import pytest
+import zxingcpp
+
+from rewards.coupons.sheet import PER_PAGE, SCAN_LINE
 
 from .support.client import ADMIN_KEY, Api, HttpTransport, TestClientTransport, assert_problem
-from .support.sheets import read_sheet
+from .support.sheets import modules_of, page_images, page_texts, pdffonts, quiet_zone_marks, read_sheet, square_box
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 TEMPLATES = ["{token}", "https://shop.example/s/{token}?src=sheet"]
@@ -106,3 +109,63 @@ def test_a_live_server_streams_a_sheet(gunicorn, db):
     codes, _, pages = read_sheet(reply.data)
     assert sorted(codes) == sorted(f"https://shop.example/s/{c}" for c in coupons) and pages == 1
     assert_problem(api.call("GET", "/batches/999999/sheet.pdf", headers=ADMIN), 404, "batch_not_found")
+
+
+NAME = "Café Ünïcode Rewards"
+
+
+def sheet_of(make_app, db, count: int, **settings) -> bytes:
+    api = Api(TestClientTransport(make_app(**settings).test_client()))
+    api.generate(count, points=25, expires_at="2099-01-01T00:00:00Z")
+    reply = api.call("GET", f"/batches/{batch_of(db)}/sheet.pdf", headers=ADMIN)
+    assert reply.status == 200
+    return reply.data
+
+
+def test_every_font_of_a_sheet_is_embedded_as_pdffonts_reports(make_app, db, tmp_path):
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(sheet_of(make_app, db, 3, PROGRAMME_NAME=NAME))
+    fonts = pdffonts(str(path))
+    assert fonts, "the sheet names no font"
+    for row in fonts:
+        # name, type (two words), encoding, emb, sub, uni, object, generation
+        assert row[-5] == "yes", f"font {row[0]} is not embedded"
+        assert row[-3] == "yes", f"font {row[0]} has no ToUnicode map"
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_code_reads_alone_in_its_square_with_a_blank_quiet_zone(make_app, db, template):
+    coupons = 26  # a full page and two codes on the next
+    data = sheet_of(make_app, db, coupons, COUPON_URL_TEMPLATE=template, PROGRAMME_NAME=NAME)
+    scale = 4  # 288 dpi: a print shop's proof
+    read = []
+    for number, page in enumerate(page_images(data, scale)):
+        on_page = min(PER_PAGE, coupons - number * PER_PAGE)
+        for slot in range(on_page):
+            square = page.crop(square_box(slot, scale))
+            codes = [result.text for result in zxingcpp.read_barcodes(square)]
+            assert len(codes) == 1, f"page {number + 1}, slot {slot}: {codes}"
+            read += codes
+            marks = quiet_zone_marks(square, modules_of(codes[0]))
+            assert not marks, f"page {number + 1}, slot {slot}: {len(marks)} marked pixels in the quiet zone"
+    whole, _, _ = read_sheet(data)
+    assert sorted(read) == sorted(whole) and len(set(read)) == coupons
+
+
+def test_the_programme_name_and_the_scan_line_are_on_every_page(make_app, db):
+    pages = page_texts(sheet_of(make_app, db, 50, PROGRAMME_NAME=NAME))  # three pages
+    assert len(pages) == 3
+    for text in pages:
+        assert NAME in text and SCAN_LINE in text
+
+
+def test_a_name_the_font_cannot_print_is_printed_with_question_marks_and_print_batch_says_so(make_app, db, tmp_path):
+    # Devanagari: DejaVu Sans lacks it, and it needs a shaping engine the sheet does not have.
+    app = make_app(PROGRAMME_NAME="इनाम Club")
+    Api(TestClientTransport(app.test_client())).generate(2)
+    output = tmp_path / "sheet.pdf"
+    result = app.test_cli_runner().invoke(args=["print-batch", str(batch_of(db)), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "PROGRAMME_NAME has characters the sheet's font cannot print (इनाम)" in result.output
+    (text,) = page_texts(output.read_bytes())
+    assert "???? Club" in text and SCAN_LINE in text

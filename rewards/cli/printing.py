@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from .. import clock
 from ..coupons.lookup import batch_view
+from ..coupons.pdf_font import REPLACEMENT, missing
 from ..coupons.sheet import CLI_MAX_COUPONS, PER_PAGE, printable_batch, sheet
 from ..db import get_db
 from ..exceptions import BatchNotFound, DatabaseUnavailable
@@ -33,7 +34,7 @@ def print_batch_command(batch_id: int, output: Path) -> None:
     if not output.parent.is_dir():
         raise click.BadParameter(f"the folder {output.parent} does not exist", param_hint="--output")
     db = get_db()
-    template = current_app.config["COUPON_URL_TEMPLATE"]
+    template, programme = current_app.config["COUPON_URL_TEMPLATE"], current_app.config["PROGRAMME_NAME"]
     part: Path | None = None
     try:
         with db.snapshot() as tx:
@@ -50,7 +51,7 @@ def print_batch_command(batch_id: int, output: Path) -> None:
             handle, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
             part = Path(name)
             with os.fdopen(handle, "wb") as out:
-                for chunk in sheet(tx, batch, template):
+                for chunk in sheet(tx, batch, template, programme):
                     out.write(chunk)
         part.chmod(0o666 & ~_umask())  # as an ordinary new file would be, not mkstemp's 0600
         os.replace(part, output)
@@ -64,6 +65,14 @@ def print_batch_command(batch_id: int, output: Path) -> None:
     finally:
         if part is not None:
             part.unlink(missing_ok=True)
+    lacking = missing(programme)
+    if lacking:
+        # Said where the operator looks, before the sheet goes to the print shop.
+        click.echo(
+            f"warning: PROGRAMME_NAME has characters the sheet's font cannot print ({lacking}); "
+            f"they are printed as {REPLACEMENT!r}",
+            err=True,
+        )
     printed = batch.count - counts["void"]
     pages = max(1, math.ceil(printed / PER_PAGE))
     click.echo(f"batch {batch_id}: {printed:,} coupons on {pages:,} pages -> {output}", err=True)

@@ -1,6 +1,6 @@
 """A PDF written page by page as it is made, so a sheet of 100,000 coupons needs the memory of
 one page. Python's PDF libraries (fpdf2, ReportLab, pikepdf) all hold the whole document until
-they save it; what a coupon sheet needs of PDF (filled rectangles and one standard font) is small
+they save it; what a coupon sheet needs of PDF (filled rectangles and one embedded font) is small
 enough to write directly, following ISO 32000-1's file structure (section 7.5)."""
 
 from __future__ import annotations
@@ -9,20 +9,16 @@ import zlib
 from array import array
 from collections.abc import Iterator
 
+from .pdf_font import PdfFont
+
 # A4 in points (1/72 inch).
 PAGE_WIDTH = 595.28
 PAGE_HEIGHT = 841.89
 
 _CATALOG, _PAGES, _FONT = 1, 2, 3
-_FIRST_PAGE_OBJECT = 4
-# Helvetica is one of the 14 fonts every PDF reader has: nothing to embed.
+# Every font is embedded, even where a reader has one of the standard 14 (Helvetica): a print
+# shop's preflight refuses a file that leaves the choice of font to the machine that prints it.
 FONT_NAME = "F1"
-
-
-def text_literal(text: str) -> bytes:
-    """A PDF string literal of ASCII text (what a sheet prints: digits, dates, hex)."""
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    return b"(" + escaped.encode("ascii", "replace") + b")"
 
 
 class PdfStream:
@@ -30,21 +26,24 @@ class PdfStream:
     write next, and `end()` the closing bytes. Only the offsets of objects are kept (24 bytes
     a page), never a page once it is written."""
 
-    def __init__(self) -> None:
-        # Byte offset of each object, by object number (0 is the free list's head); objects
-        # 1 to 3 are written out of order, every other in turn. 8 bytes an object.
-        self._offsets = array("Q", [0] * _FIRST_PAGE_OBJECT)
+    def __init__(self, font: PdfFont) -> None:
+        self._font_objects = font.objects(_FONT)
+        self._first_page_object = _FONT + len(self._font_objects)
+        # Byte offset of each object, by object number (0 is the free list's head); the catalog
+        # and the page tree are written last, every other object in turn. 8 bytes an object.
+        self._offsets = array("Q", [0] * _FONT)
         self._position = 0
         self._pages = array("Q")
 
     def start(self) -> bytes:
         # The second line's high bytes tell transfer tools the file is binary.
-        return self._emit(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n") + self._object(
-            _FONT, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-        )
+        out = self._emit(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        for number, body in enumerate(self._font_objects, start=_FONT):
+            out += self._object(number, body)
+        return out
 
     def page(self, content: bytes) -> bytes:
-        contents = _FIRST_PAGE_OBJECT + 2 * len(self._pages)
+        contents = self._first_page_object + 2 * len(self._pages)
         page = contents + 1
         self._pages.append(page)
         packed = zlib.compress(content, 6)
@@ -80,10 +79,11 @@ class PdfStream:
         return data
 
 
-def document(pages: Iterator[bytes]) -> Iterator[bytes]:
-    """The PDF's bytes, a page at a time, from each page's drawing operators. A document with
-    no page is not a valid PDF, so `pages` must yield at least one."""
-    pdf = PdfStream()
+def document(pages: Iterator[bytes], font: PdfFont) -> Iterator[bytes]:
+    """The PDF's bytes, a page at a time, from each page's drawing operators, which write their
+    text in `font` as /F1. A document with no page is not a valid PDF, so `pages` must yield at
+    least one."""
+    pdf = PdfStream(font)
     yield pdf.start()
     for content in pages:
         yield pdf.page(content)

@@ -126,9 +126,9 @@ def print_batch(batch_ref: str):
             f"Batch {batch_id} has {batch.count:,} coupons; a sheet over HTTP holds at most {HTTP_MAX_COUPONS:,}. "
             f"Print it from the shell: flask --app app print-batch {batch_id} --output batch-{batch_id}.pdf"
         )
-    template = current_app.config["COUPON_URL_TEMPLATE"]
+    template, name = current_app.config["COUPON_URL_TEMPLATE"], current_app.config["PROGRAMME_NAME"]
     return streamed(
-        lambda tx: sheet(tx, batch, template), "application/pdf", f"batch-{batch_id}-sheet.pdf", inline=True
+        lambda tx: sheet(tx, batch, template, name), "application/pdf", f"batch-{batch_id}-sheet.pdf", inline=True
     )
 
 

@@ -302,7 +302,11 @@ def manifest():
         "background_color": "#ffffff",
         "theme_color": "#0b5d3b",
         "icons": [
-            {"src": url_for("static", filename=f"icons/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png"}
+            {
+                "src": url_for("static", filename=f"icons/icon-{size}.png"),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+            }
             for size in (192, 512)
         ],
     }

@@ -23,6 +23,7 @@ HERMETIC = {
     "OTP_SEND_LIMIT": "5",
     "PROXY_COUNT": "0",
     "COUPON_URL_TEMPLATE": "{token}",
+    "PROGRAMME_NAME": "Rewards",
 }
 
 

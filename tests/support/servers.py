@@ -91,6 +91,7 @@ def service_env(database: TestDatabase, env: dict[str, str] | None = None) -> di
             "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
             "ADMIN_API_KEYS": "",
             "COUPON_URL_TEMPLATE": "{token}",
+            "PROGRAMME_NAME": "Rewards",
             "DATABASE_URL": database.url,
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",
