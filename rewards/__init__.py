@@ -22,6 +22,7 @@ from .coupons import routes as coupon_routes
 from .db import open_database
 from .errors import register_error_handlers
 from .http import docs
+from .http.routing import register_exact_routing
 from .ledger import routes as ledger_routes
 from .payouts import routes as payout_routes
 from .redemption import routes as redemption_routes
@@ -86,6 +87,7 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    register_exact_routing(app)  # before any rule is added
     app.url_map.converters["coupon_token"] = coupon_routes.CouponTokenSegment
     for module in (
         health,
