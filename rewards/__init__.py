@@ -22,6 +22,8 @@ from .coupons import routes as coupon_routes
 from .db import open_database
 from .errors import register_error_handlers
 from .http import docs
+from .http.headers import register_security_headers
+from .http.routing import register_exact_routing
 from .ledger import routes as ledger_routes
 from .payouts import routes as payout_routes
 from .redemption import routes as redemption_routes
@@ -54,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=0, x_host=0, x_port=0, x_prefix=0)
     register_database(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -86,6 +89,7 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    register_exact_routing(app)  # before any rule is added
     app.url_map.converters["coupon_token"] = coupon_routes.CouponTokenSegment
     for module in (
         health,
