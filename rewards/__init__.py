@@ -22,6 +22,8 @@ from .coupons import routes as coupon_routes
 from .db import open_database
 from .errors import register_error_handlers
 from .http import docs
+from .http.headers import register_security_headers
+from .http.routing import register_exact_routing
 from .ledger import routes as ledger_routes
 from .pages import routes as page_routes
 from .payouts import routes as payout_routes
@@ -57,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_database(app)
     init_web(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -89,6 +92,7 @@ def register_database(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    register_exact_routing(app)  # before any rule is added
     app.url_map.converters["coupon_token"] = coupon_routes.CouponTokenSegment
     for module in (
         health,

@@ -16,6 +16,7 @@ from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.sync import SyncWorker
 
 from .errors import problem_bytes
+from .http.headers import NOSNIFF
 
 # Fixed text: gunicorn's own messages can quote the request line back.
 _DETAILS = {
@@ -47,6 +48,7 @@ class ProblemSyncWorker(SyncWorker):
             f"HTTP/1.1 {status} {reason}\r\n"
             "Connection: close\r\n"
             "Content-Type: application/problem+json\r\n"
+            f"{NOSNIFF[0]}: {NOSNIFF[1]}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1")
         try:

@@ -91,11 +91,13 @@ def raw_exchange(server: LiveServer, request: bytes) -> tuple[str, dict[str, str
 )
 @pytest.mark.engines("sqlite")  # gunicorn refuses these before any database is asked
 def test_requests_gunicorn_refuses_are_contract_problems_too(gunicorn, request_bytes, names):
-    """gunicorn's own 414/431/400 pages become the contract's 400 invalid_request problem."""
+    """gunicorn's own 414/431/400 pages become the contract's 400 invalid_request problem, with
+    the nosniff every answer carries."""
     server = gunicorn(workers=2)
     status_line, headers, body = raw_exchange(server, request_bytes)
     assert status_line.startswith("HTTP/1.1 400 ")
     assert headers["content-type"] == "application/problem+json"
+    assert headers["x-content-type-options"] == "nosniff"
     assert body["status"] == 400 and body["code"] == "invalid_request" and names in body["detail"]
     assert "999999" not in body["detail"]  # nothing of the request is echoed back
 
