@@ -257,3 +257,45 @@ def test_no_customer_page_has_a_serious_accessibility_violation(server, chromium
     finally:
         context.close()
     assert {name: violations for name, violations in found.items() if violations} == {}
+
+
+def photograph_every_customer_page(page, server, token: str, language: str, size: str, folder) -> dict[str, int]:
+    """Each customer page as the customer sees it: a screenshot of each, and how far it spills
+    sideways past the screen (a page that needs sideways scrolling on a phone is broken)."""
+    spill: dict[str, int] = {}
+
+    def shot(name: str) -> None:
+        screenshot(page, folder, f"{name}-{size}-{language}")
+        spill[name] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+    page.goto(f"{server.url}/?lang={language}")
+    shot("home")
+    page.goto(f"{server.url}/c/{token}")
+    shot("coupon")
+    page.goto(f"{server.url}/sign-in?next=/c/{token}")
+    shot("sign-in")
+    page.locator("#phone").fill("+919876543210")
+    page.locator("form button[type=submit]").click()
+    shot("sign-in-code")
+    page.locator("#code").fill(page.locator("[data-code]").get_attribute("data-code"))
+    page.locator("form button[type=submit]").click()
+    shot("coupon-signed-in")
+    page.locator("form button.big").click()
+    shot("coupon-collected")
+    for name, path in (("wallet", "/me"), ("scan", "/me/scan"), ("not-found", "/c/not-a-coupon")):
+        page.goto(f"{server.url}{path}")
+        shot(name)
+    return spill
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_every_customer_page_fits_the_screen(server, chromium, tmp_path, language, size):
+    """Also `make screenshots`: with REWARDS_SCREENSHOTS set, the pictures the README shows."""
+    token = token_of(printed_addresses(server, 1, 20)[0])
+    context = chromium.new_context(viewport=PHONE if size == "phone" else DESKTOP, is_mobile=size == "phone")
+    try:
+        spill = photograph_every_customer_page(context.new_page(), server, token, language, size, tmp_path)
+    finally:
+        context.close()
+    assert {name: px for name, px in spill.items() if px > 0} == {}

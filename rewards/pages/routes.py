@@ -44,7 +44,8 @@ SHOWN_CODE = "sign_in_code"
 
 @bp.before_request
 def _check_forms() -> None:
-    if request.method == "POST":
+    # A path routing refused (http/routing.py) is its 404, whatever the form holds.
+    if request.method == "POST" and request.routing_exception is None:
         csrf.protect()
 
 

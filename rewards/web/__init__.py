@@ -61,8 +61,10 @@ def is_page_request() -> bool:
 
 
 def _page_headers(response: Response) -> Response:
-    if response.mimetype == "text/html":
+    # Every answer under the pages' paths, errors included; nosniff and no-store come from
+    # http/headers.py like every other answer's.
+    if is_page_request():
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        # Coupon tokens are in the pages' addresses: they must not leave in a Referer.
         response.headers["Referrer-Policy"] = "same-origin"
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response

@@ -5,14 +5,14 @@ work here, so the tests launch the machine's Chromium (`executable_path`)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from .tools import debian_tool
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core-4.14.1" / "axe.min.js"
@@ -29,14 +29,8 @@ FLAGS = [
 
 
 def require_chromium() -> str:
-    """The Chromium to drive; without one the test skips saying how to get it, except under CI,
-    where .ci/run installs it and its absence is a failure."""
-    if CHROMIUM is None:
-        message = "Chromium is not installed: apt-get install chromium (.ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
+    """The Chromium to drive; skips (fails under CI) without one."""
+    return debian_tool("chromium")
 
 
 @pytest.fixture(scope="session")
