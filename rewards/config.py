@@ -49,7 +49,7 @@ KNOWN = (*DEFAULTS, "JWT_SECRET", "ADMIN_API_KEY", "ADMIN_API_KEYS", "OTP_WEBHOO
 
 # ADMIN_API_KEY is the operator of this name; ADMIN_API_KEYS names the others.
 DEFAULT_OPERATOR = "admin"
-_OPERATOR_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+_OPERATOR_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 
 APP_ENVS = ("development", "production")
 OTP_DELIVERIES = ("log", "response", "webhook")
@@ -179,7 +179,7 @@ def operator_keys(raw: Mapping[str, Any], production: bool) -> dict[str, str]:
     for entry in filter(None, (part.strip() for part in named.split(","))):
         name, colon, key = entry.partition(":")
         name, key = name.strip(), key.strip()
-        if not colon or not _OPERATOR_NAME.match(name) or not key:
+        if not colon or not _OPERATOR_NAME.fullmatch(name) or not key:
             # Never echo the entry: it holds a key.
             raise ConfigError(
                 "ADMIN_API_KEYS must look like alice:KEY1,bob:KEY2 (names 1 to 32 of a-z 0-9 _ -); "

@@ -13,8 +13,10 @@ from .. import paging
 from ..clock import now, parse_rfc3339
 from ..exceptions import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
-PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Matched with fullmatch(), never match(): `$` also matches before a final "\n", and
+# "+15550000001\n" would then be a second user beside "+15550000001".
+PHONE = re.compile(r"\+[1-9][0-9]{7,14}")
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 # SQLite's INTEGER is 64-bit signed; a larger id can name nothing.
 MAX_ID = 2**63 - 1
 
@@ -85,7 +87,7 @@ def storable(value: str) -> bool:
 
 def phone(body: dict[str, Any], name: str = "phone") -> str:
     value = text(body, name, 32)
-    if not PHONE.match(value):
+    if not PHONE.fullmatch(value):
         raise InvalidRequest(f"'{name}' must be an E.164 number: + then 8 to 15 digits, e.g. +15551234567.")
     return value
 
