@@ -4,10 +4,12 @@ number without a fraction (10.0 included, as openapi.yaml's `integer` promises).
 
 from __future__ import annotations
 
+import csv
 
 import pytest
 
 from .support.client import ADMIN_KEY, assert_problem, fresh_phone
+from .support.sheets import read_sheet
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 LAST_SECOND = "9999-12-31T23:59:59Z"
@@ -45,3 +47,84 @@ def test_finding_a_user_by_a_phone_with_a_line_break_is_a_400(api):
     for tail in ("%0A", "%0D%0A", "%20"):
         reply = api.call("GET", f"/users?phone={encoded}{tail}", headers=ADMIN)
         assert "phone" in assert_problem(reply, 400, "invalid_request")["detail"]
+
+
+# --- times --------------------------------------------------------------------------------
+
+NOT_RFC_3339 = [
+    "9999-12-31T23:59:59-23:59",  # year 10000 in UTC
+    "9999-12-31T23:59:60Z",  # a leap second past the last one
+    "2099-W01-1T00:00:00Z",  # ISO 8601 week date
+    "20990101T000000Z",  # ISO 8601 basic format
+    "2099-01-01 00:00:00Z",  # a space for the T
+    "2099-01-01T00:00:00",  # no time zone
+    "2099-01-01T00:00Z",  # no seconds
+    "2099-01-01T00:00:00+0100",  # offset without its colon
+    "2099-01-01T00:00:00+24:00",
+    "2099-01-01T00:00:00Z\n",
+    " 2099-01-01T00:00:00Z",
+    "2099-02-30T00:00:00Z",
+    "２０９９-01-01T00:00:00Z",  # digits, but not ASCII ones
+]
+
+
+@pytest.mark.parametrize("expires_at", NOT_RFC_3339)
+def test_an_expiry_that_is_not_rfc_3339_in_years_1_to_9999_is_a_400(api, db, expires_at):
+    reply = api.call("POST", "/coupons/generate", {"count": 1, "expires_at": expires_at}, ADMIN)
+    assert "expires_at" in assert_problem(reply, 400, "invalid_request")["detail"]
+    assert count(db, "SELECT count(*) FROM batches") == 0
+
+
+@pytest.mark.parametrize("expires_at", ["9999-12-31T23:59:59-23:59", "2099-W01-1T00:00:00Z", "20990101T000000Z"])
+def test_gen_coupons_refuses_an_expiry_that_is_not_rfc_3339_with_exit_2(runner, db, tmp_path, expires_at):
+    out = tmp_path / "coupons.csv"
+    result = runner.invoke(args=["gen-coupons", "--count", "2", "--expires-at", expires_at, "--output", str(out)])
+    assert result.exit_code == 2 and "RFC 3339" in result.output
+    assert count(db, "SELECT count(*) FROM batches") == 0 and count(db, "SELECT count(*) FROM coupons") == 0
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("2099-06-30t23:59:59z", "2099-06-30T23:59:59Z"),
+        ("2099-06-30T23:59:59.999+05:30", "2099-06-30T18:29:59Z"),
+        ("2099-12-31T23:30:00-01:00", "2100-01-01T00:30:00Z"),
+        ("9999-12-31T23:59:59+23:59", "9999-12-31T00:00:59Z"),
+    ],
+)
+def test_an_rfc_3339_expiry_is_stored_in_utc(api, given, stored):
+    reply = api.call("POST", "/coupons/generate", {"count": 1, "expires_at": given}, ADMIN)
+    assert reply.status == 201, reply.body
+    assert reply.body["batch"]["expires_at"] == stored and reply.body["coupons"][0]["expires_at"] == stored
+
+
+def test_the_last_second_of_9999_is_an_expiry_that_shows_prints_and_exports(api, runner, db, tmp_path):
+    reply = api.call("POST", "/coupons/generate", {"count": 3, "points": 5, "expires_at": LAST_SECOND}, ADMIN)
+    assert reply.status == 201, reply.body
+    batch_id = reply.body["batch"]["id"]
+    tokens = [coupon["token"] for coupon in reply.body["coupons"]]
+    assert reply.body["batch"]["expires_at"] == LAST_SECOND
+    assert {coupon["expires_at"] for coupon in reply.body["coupons"]} == {LAST_SECOND}
+    assert api.call("GET", f"/coupons/{tokens[0]}", headers=ADMIN).body["expires_at"] == LAST_SECOND
+    access_token, _ = api.login()
+    assert api.scan(access_token, tokens[0]).status == 200  # not expired, and not overflowing either
+
+    sheet = api.call("GET", f"/batches/{batch_id}/sheet.pdf", headers=ADMIN)
+    assert sheet.status == 200 and sheet.mimetype == "application/pdf"
+    codes, _, _ = read_sheet(sheet.data)  # a whole PDF: its xref table holds, every code decodes
+    assert sorted(codes) == sorted(tokens)  # every coupon but the void ones
+
+    printed = tmp_path / "sheet.pdf"
+    result = runner.invoke(args=["print-batch", str(batch_id), "--output", str(printed)])
+    assert result.exit_code == 0, result.output
+    assert sorted(read_sheet(printed.read_bytes())[0]) == sorted(tokens)
+
+    exported = api.call("GET", f"/batches/{batch_id}/coupons.csv", headers=ADMIN)
+    assert {row["expires_at"] for row in csv.DictReader(exported.text.splitlines())} == {LAST_SECOND}
+
+
+def test_gen_coupons_takes_the_last_second_of_9999(runner, db, tmp_path):
+    out = tmp_path / "coupons.csv"
+    result = runner.invoke(args=["gen-coupons", "--count", "2", "--expires-at", LAST_SECOND, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {row["expires_at"] for row in csv.DictReader(out.read_text().splitlines())} == {LAST_SECOND}

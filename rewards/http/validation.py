@@ -153,7 +153,9 @@ def future_time(body: dict[str, Any], name: str) -> int | None:
     try:
         seconds = parse_rfc3339(value)
     except (ValueError, OverflowError, OSError):
-        raise InvalidRequest(f"'{name}' must be an RFC 3339 time such as 2027-06-30T23:59:59Z.") from None
+        raise InvalidRequest(
+            f"'{name}' must be an RFC 3339 time such as 2027-06-30T23:59:59Z, in the years 0001 to 9999 (UTC)."
+        ) from None
     if seconds <= now():
         raise InvalidRequest(f"'{name}' must be in the future.")
     return seconds
