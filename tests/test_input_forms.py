@@ -8,7 +8,7 @@ import csv
 
 import pytest
 
-from .support.client import ADMIN_KEY, assert_problem, fresh_phone
+from .support.client import ADMIN_KEY, assert_problem, bearer, fresh_phone
 from .support.sheets import read_sheet
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -128,3 +128,53 @@ def test_gen_coupons_takes_the_last_second_of_9999(runner, db, tmp_path):
     result = runner.invoke(args=["gen-coupons", "--count", "2", "--expires-at", LAST_SECOND, "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert {row["expires_at"] for row in csv.DictReader(out.read_text().splitlines())} == {LAST_SECOND}
+
+
+# --- whole numbers ------------------------------------------------------------------------
+
+
+def test_a_whole_number_written_with_a_zero_fraction_is_that_number(api, db):
+    generated = api.call("POST", "/coupons/generate", {"count": 2.0, "points": 30.0}, ADMIN)
+    assert generated.status == 201, generated.body
+    assert generated.body["batch"]["count"] == 2 and generated.body["batch"]["points"] == 30
+    assert len(generated.body["coupons"]) == 2
+    access_token, user = api.login()
+    assert api.scan(access_token, generated.body["coupons"][0]["token"]).status == 200
+    adjusted = api.call("POST", f"/users/{user['id']}/adjustments", {"points": -5.0, "reason": "typo"}, ADMIN)
+    assert adjusted.status == 201, adjusted.body
+    assert adjusted.body["transaction"]["points"] == -5 and adjusted.body["balance"] == 25
+    paid = api.call("POST", "/users/me/payouts", {"points": 1e1}, bearer(access_token))
+    assert paid.status == 201, paid.body
+    assert paid.body["payout"]["points"] == 10 and paid.body["balance"] == 15
+    assert '"points":10,' in paid.text.replace(" ", "")  # answered as an integer, not 10.0
+    assert count(db, "SELECT sum(points) FROM ledger_entries") == 15
+
+
+BODIES = [
+    ("/coupons/generate", {"count": 1.5}),
+    ("/coupons/generate", {"count": 1, "points": 10.5}),
+    ("/coupons/generate", {"count": 1e300}),
+    ("/coupons/generate", {"count": True}),
+    ("/users/me/payouts", {"points": 0.5}),
+    ("/users/me/payouts", {"points": -1e300}),
+    ("/users/me/payouts", {"points": 1e300}),
+    ("/users/{id}/adjustments", {"points": 1e300, "reason": "huge"}),
+    ("/users/{id}/adjustments", {"points": -3.5, "reason": "half"}),
+    ("/users/{id}/adjustments", {"points": -0.0, "reason": "nothing"}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), BODIES)
+def test_a_fraction_or_a_number_out_of_range_is_a_400_naming_the_field(api, db, path, body):
+    access_token, user = api.login()
+    headers = {**ADMIN, **bearer(access_token)}
+    reply = api.call("POST", path.replace("{id}", str(user["id"])), body, headers)
+    field = "points" if "points" in body else "count"
+    assert f"'{field}'" in assert_problem(reply, 400, "invalid_request")["detail"]
+    assert count(db, "SELECT count(*) FROM ledger_entries") == 0 and count(db, "SELECT count(*) FROM batches") == 0
+
+
+@pytest.mark.parametrize("raw", ['{"count": 1e400}', '{"count": -1e400}', '{"count": 1E+999}'])
+def test_a_number_too_big_for_a_float_is_a_400(api, raw):
+    response = api.client.post("/coupons/generate", data=raw, headers={**ADMIN, "Content-Type": "application/json"})
+    assert_problem(response, 400, "invalid_request")

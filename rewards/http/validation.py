@@ -45,7 +45,10 @@ def integer(body: dict[str, Any], name: str, low: int, high: int, default: Any =
         if default is _MISSING:
             raise InvalidRequest(f"'{name}' is required.")
         return default
-    # bool is an int to Python, never to a client.
+    # JSON has one kind of number: 10.0 is the whole number 10 (JSON Schema's `integer`, which
+    # openapi.yaml promises), 10.5 is not. bool is an int to Python, never to a client.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidRequest(f"'{name}' must be a whole number from {low:,} to {high:,}.")
     return value
