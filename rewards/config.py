@@ -39,6 +39,7 @@ DEFAULTS: dict[str, str] = {
     "PROXY_COUNT": "0",
     "COUPON_URL_TEMPLATE": "{token}",
     "PAYOUT_MIN_POINTS": "1",
+    "PAYOUT_RATE_LIMIT": "10 per hour",
     # Not in the contract's table, but worth a knob: how long a request waits for the write
     # lock before it answers 503, and how long an SMS gateway may take.
     "DATABASE_BUSY_TIMEOUT_MS": "5000",
@@ -104,6 +105,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
         "COUPON_URL_TEMPLATE": _url_template(raw),
         "PAYOUT_MIN_POINTS": _positive_int(raw, "PAYOUT_MIN_POINTS"),
+        "PAYOUT_RATE_LIMIT": parse_rate(raw, "PAYOUT_RATE_LIMIT"),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
     config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])

@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 
 import pytest
+import yaml
 
 from .support.client import ADMIN_KEY, assert_problem, bearer, fresh_phone
+from .support.servers import ROOT
 from .support.sheets import read_sheet
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -178,3 +180,17 @@ def test_a_fraction_or_a_number_out_of_range_is_a_400_naming_the_field(api, db, 
 def test_a_number_too_big_for_a_float_is_a_400(api, raw):
     response = api.client.post("/coupons/generate", data=raw, headers={**ADMIN, "Content-Type": "application/json"})
     assert_problem(response, 400, "invalid_request")
+
+
+def test_the_spec_declares_what_the_idempotent_and_rate_limited_operations_answer():
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    idempotent, limited = {}, {"scanCoupon", "requestPayout"}
+    for item in spec["paths"].values():
+        for operation in item.values():
+            refs = [p.get("$ref", "") for p in operation.get("parameters", []) if isinstance(p, dict)]
+            if "#/components/parameters/idempotencyKey" in refs:
+                idempotent[operation["operationId"]] = operation["responses"]
+    assert set(idempotent) == {"generateCoupons", "scanCoupon", "requestPayout", "adjustBalance"}
+    for operation_id, responses in idempotent.items():
+        assert "422" in responses, operation_id
+        assert ("429" in responses) == (operation_id in limited), operation_id
