@@ -2,8 +2,34 @@
 
 import multiprocessing
 import os
+import sys
 
-bind = f"{os.environ.get('GUNICORN_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+def _settings_or_exit() -> dict:
+    """The service's settings, read as gunicorn reads this file: before it logs, binds or boots
+    a worker, so a setting that cannot be read (PORT=99999 too), a database server that turns
+    the connection away (a wrong password, an unknown database) or a schema of another release
+    stops it with one line and a non-zero exit instead of a traceback or a service answering
+    503 forever. An unreachable database is no reason: the service answers 503 until it is back."""
+    # This file sits beside the package; gunicorn applies --pythonpath only after reading it.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from rewards.config import ConfigError, build_config, read_environment
+    from rewards.db import open_database
+    from rewards.db.migrate import version_problem
+
+    try:
+        config = build_config(read_environment())
+    except ConfigError as error:
+        problem = str(error)
+    else:
+        problem = version_problem(open_database(config).backend)
+    if problem is not None:
+        print(f"rewards: refusing to start: {problem}", file=sys.stderr)
+        sys.exit(4)
+    return config
+
+
+bind = f"{os.environ.get('GUNICORN_HOST', '127.0.0.1')}:{_settings_or_exit()['PORT']}"
 
 # Sync workers, one per core plus one: the one extra keeps the cores busy while a worker waits
 # on fsync; more workers only queue for SQLite's single write lock and the same cores.
@@ -29,25 +55,3 @@ loglevel = "info"
 # gunicorn's control socket lives at one path per user ($HOME/.gunicorn/gunicorn.ctl), so two
 # instances on one box would fight over it; nothing here uses gunicornc.
 control_socket_disable = True
-
-
-def on_starting(server):
-    """Refuse a weak configuration, or a database whose schema is older than this release,
-    once, in the master, before any worker boots: one clear line and a non-zero exit instead
-    of every worker failing in turn. An unreachable database is no reason: the service answers
-    503 until it is back."""
-    import sys
-
-    from rewards.config import ConfigError, build_config, read_environment
-    from rewards.db import open_database
-    from rewards.db.migrate import version_problem
-
-    try:
-        config = build_config(read_environment())
-    except ConfigError as error:
-        print(f"rewards: refusing to start: {error}", file=sys.stderr)
-        sys.exit(4)
-    problem = version_problem(open_database(config).backend)
-    if problem is not None:
-        print(f"rewards: refusing to start: {problem}", file=sys.stderr)
-        sys.exit(4)

@@ -33,9 +33,9 @@ def mixed_ledger(db: Database, user_id: int, rows: int) -> None:
             for _ in range(min(100, cycles - start)):
                 scans = [redeem_coupon(tx, user_id, next(coupons), now, NO_LIMIT).scan_id for _ in range(4)]
                 adjust(tx, "bench", user_id, 5, "bench", now)
-                held = request_payout(tx, user_id, 10, now)["payout"]["id"]
+                held = request_payout(tx, user_id, 10, now, NO_LIMIT)["payout"]["id"]
                 reject(tx, "bench", held, "bench", now)
-                paid = request_payout(tx, user_id, 10, now)["payout"]["id"]
+                paid = request_payout(tx, user_id, 10, now, NO_LIMIT)["payout"]["id"]
                 approve(tx, "bench", paid, "bench", now)
                 reverse_scan(tx, "bench", scans[0], "bench", False, now)
                 written += 9

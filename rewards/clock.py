@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
+
+# RFC 3339's date-time: a full date, T, a full time with an optional fraction, Z or an offset;
+# T and Z in either case (section 5.6). Digits are ASCII digits only.
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
 
 
 def now() -> int:
@@ -36,11 +44,27 @@ def rfc3339_formatter() -> Callable[[int], str]:
 
 
 def parse_rfc3339(text: str) -> int:
-    """'2027-06-30T23:59:59Z' (or with an offset) -> Unix seconds; ValueError when it is not
-    an RFC 3339 date-time with a time zone."""
-    if not isinstance(text, str) or len(text) > 40 or "T" not in text.upper():
+    """'2027-06-30T23:59:59Z' (or with an offset) -> Unix seconds; ValueError when it is not an
+    RFC 3339 date-time, or when it falls outside the years 0001 to 9999 in UTC.
+
+    datetime.fromisoformat is no judge of that: it also takes week dates (2099-W01-1), the
+    basic format (20990101T000000Z) and a time zone that carries 9999-12-31 into year 10000,
+    which then no longer formats as RFC 3339 anywhere it is shown or printed.
+    """
+    match = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
         raise ValueError("not an RFC 3339 date-time")
-    parsed = datetime.fromisoformat(text.strip().upper().replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("an RFC 3339 date-time needs a time zone, e.g. Z")
-    return int(parsed.timestamp())
+    year, month, day, hour, minute, second, offset_hours, offset_minutes = (
+        int(part) if part else 0 for part in match.group(1, 2, 3, 4, 5, 6, 8, 9)
+    )
+    if offset_hours > 23 or offset_minutes > 59:
+        raise ValueError("not a time zone offset")
+    # RFC 3339 allows a leap second (:60); datetime does not, so it counts as the second after :59.
+    leap = 1 if second == 60 else 0
+    offset = timedelta(hours=offset_hours, minutes=offset_minutes)
+    if match.group(7) == "-":
+        offset = -offset
+    local = datetime(year, month, day, hour, minute, second - leap, tzinfo=timezone(offset))
+    # OverflowError when UTC falls before 0001 or after 9999 (datetime's own range).
+    utc = local.astimezone(UTC) + timedelta(seconds=leap)
+    return int(utc.timestamp())

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, str] = {
     "PAYOUT_MIN_POINTS": "1",
     "WEB_SESSION_TTL_SECONDS": "2592000",
     "PROGRAMME_NAME": "Rewards",
+    "PAYOUT_RATE_LIMIT": "10 per hour",
+    "PORT": "8000",
     # Not in the contract's table, but worth a knob: how long a request waits for the write
     # lock before it answers 503, and how long an SMS gateway may take.
     "DATABASE_BUSY_TIMEOUT_MS": "5000",
@@ -62,7 +64,7 @@ KNOWN = (
 
 # ADMIN_API_KEY is the operator of this name; ADMIN_API_KEYS names the others.
 DEFAULT_OPERATOR = "admin"
-_OPERATOR_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+_OPERATOR_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 
 APP_ENVS = ("development", "production")
 OTP_DELIVERIES = ("log", "response", "webhook")
@@ -101,7 +103,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 
     config: dict[str, Any] = {
         "APP_ENV": app_env,
-        "DATABASE_URL": str(raw.get("DATABASE_URL") or DEFAULTS["DATABASE_URL"]),
+        "DATABASE_URL": _database_url(raw),
         "JWT_SECRET": _secret(raw, "JWT_SECRET", production),
         "OPERATOR_KEYS": operator_keys(raw, production),
         "JWT_TTL_SECONDS": _positive_int(raw, "JWT_TTL_SECONDS"),
@@ -118,6 +120,8 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "WEB_SESSION_TTL_SECONDS": _positive_int(raw, "WEB_SESSION_TTL_SECONDS"),
         "PAYOUT_MIN_POINTS": _positive_int(raw, "PAYOUT_MIN_POINTS"),
         "PROGRAMME_NAME": _programme_name(raw),
+        "PAYOUT_RATE_LIMIT": parse_rate(raw, "PAYOUT_RATE_LIMIT"),
+        "PORT": _port(raw),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
     config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])
@@ -139,6 +143,22 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     config["PUBLIC_URL"] = public_url(raw, production)
     config["COUPON_URL_TEMPLATE"] = _url_template(raw, config["PUBLIC_URL"])
     return config
+
+
+def _database_url(raw: Mapping[str, Any]) -> str:
+    """DATABASE_URL as given, refused when it cannot be read. No message quotes it: it may hold
+    a password."""
+    url = str(raw.get("DATABASE_URL") or DEFAULTS["DATABASE_URL"])
+    if url != url.strip():
+        # `sqlite:///rewards.db ` would silently make a second, empty database named with a space.
+        raise ConfigError("DATABASE_URL has white space before or after it; remove it")
+    if database_engine(url) == "postgresql":
+        from .db.postgresql import url_problem
+
+        problem = url_problem(url)
+        if problem is not None:
+            raise ConfigError(f"DATABASE_URL {problem}")
+    return url
 
 
 def database_engine(url: str) -> str:
@@ -195,7 +215,7 @@ def operator_keys(raw: Mapping[str, Any], production: bool) -> dict[str, str]:
     for entry in filter(None, (part.strip() for part in named.split(","))):
         name, colon, key = entry.partition(":")
         name, key = name.strip(), key.strip()
-        if not colon or not _OPERATOR_NAME.match(name) or not key:
+        if not colon or not _OPERATOR_NAME.fullmatch(name) or not key:
             # Never echo the entry: it holds a key.
             raise ConfigError(
                 "ADMIN_API_KEYS must look like alice:KEY1,bob:KEY2 (names 1 to 32 of a-z 0-9 _ -); "
@@ -279,6 +299,13 @@ def _whole_number(raw: Mapping[str, Any], name: str, *, minimum: int) -> int:
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}")
     return number
+
+
+def _port(raw: Mapping[str, Any]) -> int:
+    value = str(raw.get("PORT", DEFAULTS["PORT"])).strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 5 and 1 <= int(value) <= 65535):
+        raise ConfigError(f"PORT must be a number from 1 to 65535, not {value!r}")
+    return int(value)
 
 
 def _positive_float(raw: Mapping[str, Any], name: str) -> float:

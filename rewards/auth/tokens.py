@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import jwt
 
 ALGORITHM = "HS256"
-_USER_ID = re.compile(r"^[1-9][0-9]{0,18}$")
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 class InvalidToken(Exception):
@@ -41,7 +41,7 @@ def read_access_token(token: str, secret: str) -> AccessClaims:
     except jwt.PyJWTError as error:
         raise InvalidToken(type(error).__name__) from None
     subject, database = claims["sub"], claims["db"]
-    if not isinstance(subject, str) or not _USER_ID.match(subject) or int(subject) > 2**63 - 1:
+    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject) or int(subject) > 2**63 - 1:
         raise InvalidToken("sub is not a user id")
     if not isinstance(database, str) or len(database) > 64:
         raise InvalidToken("db is not a database instance")

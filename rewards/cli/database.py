@@ -26,6 +26,9 @@ def init_db_command(reset: bool, yes: bool) -> None:
     except SchemaTooNew as error:
         raise click.ClickException(str(error)) from None
     except backend.driver_error as error:
+        refused = backend.refusal(error)
+        if refused is not None:
+            raise click.ClickException(f"cannot set up the database: {refused}") from None
         raise click.ClickException(f"cannot set up the database at {backend.describe()}: {_reason(error)}") from None
 
 

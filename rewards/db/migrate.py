@@ -91,13 +91,14 @@ def _upgrade(schema: Any, conn: Any, engine: str, found: int, target: int) -> No
 
 
 def version_problem(backend: Any) -> str | None:
-    """Why a service must not start on this database's schema, or None. An unreachable
-    database is no reason: the service answers 503 until it is back."""
+    """Why a service must not start on this database, or None: a server that turns the
+    connection away (a wrong password, an unknown database) or a schema of another release. An
+    unreachable database is no reason: the service answers 503 until it is back."""
     schema = schema_for(backend)
     try:
         conn = schema.open() if backend.name == "postgresql" else backend.connect()
-    except backend.driver_error:
-        return None
+    except backend.driver_error as error:
+        return backend.refusal(error)
     try:
         found = schema.version(conn)
     except backend.driver_error:

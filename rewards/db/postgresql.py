@@ -14,10 +14,11 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import sql as pgsql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
@@ -28,6 +29,18 @@ from psycopg.rows import tuple_row
 _UNAVAILABLE_CLASSES = ("08", "53", "57")
 _UNAVAILABLE_CODES = frozenset({"55P03", "25006", "40001", "40P01"})
 _PLACEHOLDER = re.compile(r"'[^']*'|(?<!:):([a-z_]+)\b|\?|%")
+# What a server says when it answers a connection and turns it away for good (a wrong password,
+# an unknown user or database, no pg_hba.conf entry), as against a server that is down, starting
+# or full, which the service waits out with 503s. libpq gives no SQLSTATE for these: only text.
+_SERVER_SAYS = re.compile(r"FATAL:\s+(.+)")
+_REFUSALS = re.compile(
+    r"authentication failed|does not exist|no pg_hba\.conf entry|not permitted to log in|permission denied"
+    r"|does not have CONNECT privilege"
+)
+UNREADABLE_URL = (
+    "cannot be read as a PostgreSQL URL (postgresql://user:password@host:5432/dbname); "
+    "a / @ ? # or % in the user name or password must be percent-encoded (%2F %40 %3F %23 %25)"
+)
 CONNECT_TIMEOUT_SECONDS = 5
 STREAM_CHUNK = 2000
 
@@ -104,6 +117,24 @@ class PostgresBackend:
         # Under READ COMMITTED each SELECT sees its own moment: a balance and its ledger read
         # one after the other could disagree.
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def refusal(self, error: Exception) -> str | None:
+        """The server's own reason when it answered and refused the connection for good, the
+        password left out; None when no server answered (down, unreachable) or it will serve
+        again by itself (starting up, too many clients)."""
+        if not isinstance(error, psycopg.OperationalError):
+            return None
+        message = str(error)
+        said = _SERVER_SAYS.search(message)
+        reason = said.group(1).strip() if said else ""
+        if not _REFUSALS.search(reason):
+            if "no password supplied" not in message:
+                return None
+            reason = "the server asks for a password and DATABASE_URL gives none"
+        password = unquote(urlsplit(self.url).password or "")
+        if password:
+            reason = reason.replace(password, "***")
+        return f"the PostgreSQL server at {self.describe()} refused the connection: {reason}"
 
     def in_transaction(self, conn: psycopg.Connection) -> bool:
         return conn.info.transaction_status != TransactionStatus.IDLE
@@ -190,6 +221,31 @@ def connect(url: str, lock_timeout_ms: int = 5000) -> psycopg.Connection:
         application_name="rewards",
     )
     return conn
+
+
+def url_problem(url: str) -> str | None:
+    """Why DATABASE_URL cannot be read as a PostgreSQL URL, in words that quote none of it (it
+    holds a password), or None.
+
+    A password holding / @ ? or # unencoded is split differently by libpq and by urllib: libpq
+    would take part of it for a host, a port or a database name and print it in every error.
+    So both must read the same user, password and database out of it.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number from 0 to 65535
+        libpq = conninfo_to_dict(url)
+    except (ValueError, psycopg.Error):
+        return UNREADABLE_URL
+    name = parts.path.removeprefix("/")
+    ours = {
+        "user": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "dbname": unquote(name) if name else None,
+    }
+    if "/" in name or "@" in name or any(libpq.get(key) != value for key, value in ours.items()):
+        return UNREADABLE_URL
+    return None
 
 
 def describe_url(url: str) -> str:

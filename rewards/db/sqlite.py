@@ -96,6 +96,10 @@ class SqliteBackend:
             return isinstance(error, sqlite3.OperationalError)
         return (code & 0xFF) in UNAVAILABLE_CODES
 
+    def refusal(self, error: Exception) -> None:
+        # A file has no server to turn a connection away: what fails to open is unavailable.
+        return None
+
     def insert_coupons(self, conn: Connection, batch_id: int, tokens: Sequence[str]) -> None:
         conn.executemany("INSERT INTO coupons (token, batch_id) VALUES (?, ?)", ((t, batch_id) for t in tokens))
 

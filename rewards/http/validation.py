@@ -13,8 +13,10 @@ from .. import paging
 from ..clock import now, parse_rfc3339
 from ..exceptions import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
-PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Matched with fullmatch(), never match(): `$` also matches before a final "\n", and
+# "+15550000001\n" would then be a second user beside "+15550000001".
+PHONE = re.compile(r"\+[1-9][0-9]{7,14}")
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 # SQLite's INTEGER is 64-bit signed; a larger id can name nothing.
 MAX_ID = 2**63 - 1
 
@@ -43,7 +45,10 @@ def integer(body: dict[str, Any], name: str, low: int, high: int, default: Any =
         if default is _MISSING:
             raise InvalidRequest(f"'{name}' is required.")
         return default
-    # bool is an int to Python, never to a client.
+    # JSON has one kind of number: 10.0 is the whole number 10 (JSON Schema's `integer`, which
+    # openapi.yaml promises), 10.5 is not. bool is an int to Python, never to a client.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidRequest(f"'{name}' must be a whole number from {low:,} to {high:,}.")
     return value
@@ -85,7 +90,7 @@ def storable(value: str) -> bool:
 
 def phone(body: dict[str, Any], name: str = "phone") -> str:
     value = text(body, name, 32)
-    if not PHONE.match(value):
+    if not PHONE.fullmatch(value):
         raise InvalidRequest(f"'{name}' must be an E.164 number: + then 8 to 15 digits, e.g. +15551234567.")
     return value
 
@@ -151,7 +156,9 @@ def future_time(body: dict[str, Any], name: str) -> int | None:
     try:
         seconds = parse_rfc3339(value)
     except (ValueError, OverflowError, OSError):
-        raise InvalidRequest(f"'{name}' must be an RFC 3339 time such as 2027-06-30T23:59:59Z.") from None
+        raise InvalidRequest(
+            f"'{name}' must be an RFC 3339 time such as 2027-06-30T23:59:59Z, in the years 0001 to 9999 (UTC)."
+        ) from None
     if seconds <= now():
         raise InvalidRequest(f"'{name}' must be in the future.")
     return seconds

@@ -42,7 +42,7 @@ def find_by_phone():
     phone = validation.query_text("phone", 32) or ""
     # An unencoded + in a query string arrives as a space (?phone=+1555... from a shell).
     phone = "+" + phone[1:] if phone.startswith(" ") else phone
-    if not validation.PHONE.match(phone):
+    if not validation.PHONE.fullmatch(phone):
         raise InvalidRequest("Query parameter 'phone' must be an E.164 number: + then 8 to 15 digits.")
     with get_db().snapshot() as tx:
         return find_user(tx, phone)

@@ -22,10 +22,10 @@ bp = Blueprint("payouts", __name__)
 def request_mine():
     body = validation.json_body()
     points = validation.integer(body, "points", current_app.config["PAYOUT_MIN_POINTS"], MAX_POINTS)
-    user_id = g.user["id"]
+    user_id, rate_limit = g.user["id"], current_app.config["PAYOUT_RATE_LIMIT"]
 
     def hold(tx: Transaction) -> tuple[dict, int]:
-        return request_payout(tx, user_id, points, clock.now()), 201
+        return request_payout(tx, user_id, points, clock.now(), rate_limit), 201
 
     return idempotent.respond(f"user:{user_id}", body, hold)
 

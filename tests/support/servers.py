@@ -95,6 +95,7 @@ def service_env(database: TestDatabase, env: dict[str, str] | None = None) -> di
             "DATABASE_URL": database.url,
             "OTP_DELIVERY": "response",
             "SCAN_RATE_LIMIT": "100000 per minute",
+            "PAYOUT_RATE_LIMIT": "100000 per hour",
             "OTP_SEND_LIMIT": "100000",
             "AUTH_IP_RATE_LIMIT": "100000 per hour",
         }
