@@ -312,3 +312,77 @@ def test_the_language_is_chosen_by_query_then_cookie_then_accept_language(visito
     assert lang_of(visitor.get("/")) == "hi"  # remembered
     assert lang_of(visitor.get("/?lang=en", headers={"Accept-Language": "hi"})) == "en"
     assert lang_of(visitor.get("/", headers={"Accept-Language": "hi"})) == "en"
+
+
+# Payouts -----------------------------------------------------------------------------------
+
+
+def payout_form_id(page) -> str:
+    return re.search(r'name="request_id" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def credit(api, visitor, points: int) -> None:
+    token = coupon(api, points=points)
+    assert visitor.post(f"/c/{token}").status_code == 303
+
+
+def test_a_customer_asks_for_a_payout_once_however_often_the_form_is_sent(api, visitor, db):
+    visitor.sign_in()
+    credit(api, visitor, 100)
+    form = visitor.get("/me/payouts")
+    assert "Your balance: 100 points" in visible_text(form.get_data(as_text=True))
+    request_id = payout_form_id(form)
+    for _ in range(3):  # a double tap, then a reload of the answer
+        sent = visitor.post("/me/payouts", {"points": "60", "request_id": request_id})
+        assert sent.status_code == 303
+    page = visible_text(visitor.get(sent.headers["Location"]).get_data(as_text=True))
+    assert "Your payout was requested" in page and "Your balance: 40 points" in page
+    assert "60 points Waiting for approval" in page
+    assert db.scalar("SELECT count(*) FROM payouts") == 1
+    assert db.scalar("SELECT balance FROM users") == 40
+
+
+def test_a_payout_over_the_balance_or_not_a_number_is_said_on_the_page(api, visitor, db):
+    visitor.sign_in()
+    credit(api, visitor, 10)
+    for points, status, words in (
+        ("11", 409, "do not have that many points"),
+        ("ten", 400, "whole number"),
+        ("0", 400, "at least 1"),
+    ):
+        refused = visitor.post(
+            "/me/payouts", {"points": points, "request_id": payout_form_id(visitor.get("/me/payouts"))}
+        )
+        assert refused.status_code == status and words in visible_text(refused.get_data(as_text=True))
+    assert db.scalar("SELECT count(*) FROM payouts") == 0
+
+
+def test_payout_requests_from_the_page_count_against_the_payout_limit(make_app, db):
+    app = make_app(PAYOUT_RATE_LIMIT="2 per hour")
+    visitor = Visitor(app.test_client())
+    api = Api(TestClientTransport(app.test_client()))
+    visitor.sign_in()
+    credit(api, visitor, 10)
+    answers = [
+        visitor.post(
+            "/me/payouts", {"points": "1", "request_id": payout_form_id(visitor.get("/me/payouts"))}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert answers == [303, 303, 429]
+    assert db.scalar("SELECT count(*) FROM payouts") == 2
+
+
+def test_the_payouts_page_shows_the_reference_or_the_reason(api, visitor, db):
+    visitor.sign_in()
+    credit(api, visitor, 30)
+    for _ in range(2):
+        visitor.post("/me/payouts", {"points": "10", "request_id": payout_form_id(visitor.get("/me/payouts"))})
+    first, second = (row[0] for row in db.execute("SELECT id FROM payouts ORDER BY id").fetchall())
+    admin = {"X-API-Key": ADMIN_KEY}
+    assert api.call("POST", f"/payouts/{first}/approve", {"reference": "UTR-4471"}, admin).status == 200
+    assert api.call("POST", f"/payouts/{second}/reject", {"reason": "bank details wrong"}, admin).status == 200
+    page = visible_text(visitor.get("/me/payouts").get_data(as_text=True))
+    assert "10 points Paid" in page and "Reference: UTR-4471" in page
+    assert "Refused, points returned" in page and "Reason: bank details wrong" in page
+    assert "Your balance: 20 points" in page

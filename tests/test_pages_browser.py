@@ -282,7 +282,7 @@ def photograph_every_customer_page(page, server, token: str, language: str, size
     shot("coupon-signed-in")
     page.locator("form button.big").click()
     shot("coupon-collected")
-    for name, path in (("wallet", "/me"), ("scan", "/me/scan"), ("not-found", "/c/not-a-coupon")):
+    for name, path in (("wallet", "/me"), ("scan", "/me/scan"), ("payouts", "/me/payouts"), ("not-found", "/c/nope")):
         page.goto(f"{server.url}{path}")
         shot(name)
     return spill

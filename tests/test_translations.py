@@ -102,6 +102,19 @@ def test_a_hindi_customer_sees_no_english_on_any_page(hindi, db):
     pages["coupon, void"] = visitor.post(f"/c/{tokens[1]}")
     db.execute("UPDATE batches SET expires_at = 1000")
     pages["coupon, expired"] = visitor.post(f"/c/{tokens[2]}")
+    visitor.post(
+        "/me/payouts",
+        {
+            "points": "5",
+            "request_id": re.search(
+                r'name="request_id" value="([^"]+)"', visitor.get("/me/payouts").get_data(as_text=True)
+            ).group(1),
+        },
+    )
+    payout = db.scalar("SELECT id FROM payouts")
+    operator.post(f"/payouts/{payout}/reject", json={"reason": "गलत खाता"}, headers=admin)
+    pages["payouts"] = visitor.get("/me/payouts")
+    pages["payout refused"] = visitor.post("/me/payouts", {"points": "99999", "request_id": "abcdefgh-1234"})
     pages["wallet"] = visitor.get("/me")
     pages["scan"] = visitor.get("/me/scan")
     pages["scan, bad code"] = visitor.post("/me/scan", {"code": "nothing"})

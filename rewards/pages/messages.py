@@ -9,6 +9,7 @@ from ..exceptions import (
     CouponExpired,
     CouponNotFound,
     CouponVoid,
+    InsufficientPoints,
     InvalidOtp,
     RateLimited,
     Refusal,
@@ -33,6 +34,8 @@ def refusal(refusal: Refusal) -> str:
         return _("This coupon has expired and cannot be collected.")
     if isinstance(refusal, CouponNotFound):
         return _("There is no coupon with this code.")
+    if isinstance(refusal, InsufficientPoints):
+        return _("You do not have that many points. Ask for at most your balance.")
     if isinstance(refusal, InvalidOtp):
         return _("That code is wrong, expired or already used. Check the text message, or ask for a new code.")
     if isinstance(refusal, TooManyAttempts):

@@ -17,6 +17,7 @@ from ..db import Transaction, get_db
 from ..errors import refusal_for_code
 from ..exceptions import (
     CouponAlreadyRedeemed,
+    InsufficientPoints,
     InvalidOtp,
     InvalidRequest,
     OtpDeliveryFailed,
@@ -27,6 +28,8 @@ from ..exceptions import (
 from ..http import idempotent, validation
 from ..http.guards import session_customer
 from ..ledger.service import wallet
+from ..payouts.service import MAX_POINTS as MAX_PAYOUT
+from ..payouts.service import list_payouts, request_payout
 from ..redemption.service import redeem_coupon
 from ..web import csrf, i18n, sessions
 from . import messages
@@ -286,6 +289,68 @@ def redeem_typed():
         )
         return page, 400
     return _collect(customer, token)
+
+
+@bp.get("/me/payouts")
+def payouts():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    done = (
+        _("Your payout was requested. The programme will pay it and say so here.")
+        if request.args.get("requested")
+        else None
+    )
+    return _payouts_page(customer, done=done)
+
+
+def _payouts_page(customer: dict, *, status: int = 200, error: str | None = None, done: str | None = None):
+    limit, before = validation.page_params()
+    with get_db().snapshot() as tx:
+        balance = _balance(tx, customer["id"])
+        found, next_before = list_payouts(tx, limit, before, user_id=customer["id"])
+    page = render_template(
+        "pages/payouts.html",
+        customer=customer,
+        balance=balance,
+        payouts=found,
+        next_before=next_before,
+        minimum=current_app.config["PAYOUT_MIN_POINTS"],
+        # One key per form drawn: the form sent twice (a double tap, a reload) is carried out once.
+        request_id=str(uuid.uuid4()),
+        error=error,
+        done=done,
+    )
+    return page, status
+
+
+@bp.post("/me/payouts")
+def request_payout_form():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    config = current_app.config
+    raw = request.form.get("points", "").strip()
+    points = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 13 else None
+    if points is None or not config["PAYOUT_MIN_POINTS"] <= points <= MAX_PAYOUT:
+        error = _("Write a whole number of points, at least %(minimum)s.", minimum=config["PAYOUT_MIN_POINTS"])
+        return _payouts_page(customer, status=400, error=error)
+    key = request.form.get("request_id", "")
+    if not (8 <= len(key) <= 64 and key.isascii() and key.replace("-", "").isalnum()):
+        return _payouts_page(customer, status=400, error=_("The form has expired. Try again."))
+    user_id, limit = customer["id"], config["PAYOUT_RATE_LIMIT"]
+
+    def hold(tx: Transaction) -> tuple[dict, int]:
+        return request_payout(tx, user_id, points, clock.now(), limit), 201
+
+    try:
+        kept = idempotent.respond(f"user:{user_id}", {"points": points}, hold, key=f"form:{key}")
+        if kept.status_code >= 400:
+            raise refusal_for_code(json.loads(kept.get_data())["code"], "")
+    except (InsufficientPoints, RateLimited) as refusal:
+        status, _code = messages.status_of(refusal)
+        return _payouts_page(customer, status=status, error=messages.refusal(refusal))
+    return _see("pages.payouts", requested=1)
 
 
 # The installable app --------------------------------------------------------------------------

@@ -18,6 +18,18 @@ KIND_WORDS = {
 }
 
 
+# A payout's status in words.
+STATUS_WORDS = {
+    "pending": lazy_gettext("Waiting for approval"),
+    "approved": lazy_gettext("Paid"),
+    "rejected": lazy_gettext("Refused, points returned"),
+}
+
+
+def status_words(status: str) -> str:
+    return str(STATUS_WORDS.get(status, status))
+
+
 def current_language() -> str:
     return str(get_locale() or "en")
 
@@ -52,4 +64,5 @@ def register(app: Flask) -> None:
         points=points,
         signed_points=signed_points,
         kind_words=kind_words,
+        status_words=status_words,
     )
