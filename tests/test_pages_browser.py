@@ -299,3 +299,23 @@ def test_every_customer_page_fits_the_screen(server, chromium, tmp_path, languag
     finally:
         context.close()
     assert {name: px for name, px in spill.items() if px > 0} == {}
+
+
+def test_with_scripts_disabled_a_customer_still_signs_in_collects_and_redeems_a_typed_code(server, chromium):
+    first, second = printed_addresses(server, 2, 4)
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(first)
+        page.get_by_role("link", name="Sign in to collect").click()
+        sign_in(page, fresh_phone())
+        page.get_by_role("button", name="Collect 4 points").click()
+        expect(page.get_by_role("status")).to_contain_text("You collected 4 points")
+        page.get_by_role("link", name="Scan the next coupon").click()
+        expect(page.get_by_role("button", name="Scan with camera")).to_be_hidden()  # the camera needs scripts
+        page.get_by_label("Coupon code").fill(token_of(second))
+        page.get_by_role("button", name="Redeem").click()
+        expect(page.get_by_text("Your balance: 8 points")).to_be_visible()
+        assert scans(server, token_of(first)) == 1 and scans(server, token_of(second)) == 1
+    finally:
+        context.close()
