@@ -31,8 +31,14 @@ CREATE TABLE IF NOT EXISTS batches (
     expires_at  INTEGER,
     created_at  INTEGER NOT NULL,
     -- A withdrawn batch: when and why (its coupons are void too, but for those redeemed).
-    voided_at   INTEGER, void_reason TEXT CHECK (void_reason IS NULL OR length(void_reason) <= 500)
+    voided_at   INTEGER, void_reason TEXT CHECK (void_reason IS NULL OR length(void_reason) <= 500),
+    -- While gen-coupons builds the batch in short transactions: the key of the lock its builder
+    -- holds (a byte of the file `<database>-builders`). Nothing reads a batch whose builder is
+    -- set; the transaction that makes it whole sets it to NULL.
+    builder     INTEGER
 );
+-- The batches being built, for init-db and gen-coupons to find those whose builder is gone.
+CREATE INDEX IF NOT EXISTS batches_being_built ON batches (builder) WHERE builder IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS coupons (
     id          INTEGER PRIMARY KEY,

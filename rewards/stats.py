@@ -47,6 +47,7 @@ FROM batches b
 LEFT JOIN (
     SELECT batch_id, sum(redeemed) AS redeemed, sum(voided) AS voided FROM batch_tallies GROUP BY batch_id
 ) t ON t.batch_id = b.id
+WHERE b.builder IS NULL  -- a batch still being built is not issued yet
 """
 
 _COUNTERS = "SELECT name, CAST(sum(value) AS BIGINT) FROM stat_tallies GROUP BY name"

@@ -10,11 +10,11 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from .support.client import Api, TestClientTransport, bearer, fresh_phone
+from .support.disks import tmpfs
 from .support.engines import PASSWORD, RestartablePostgres, TestDatabase, new_sqlite_database
 from .support.invariants import assert_invariants
 from .support.races import answered_under_fire, login_many
@@ -157,20 +157,6 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
     finally:
         server.stop()
         postgres.stop()
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str):
-    path.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here to simulate the disk: {result.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 @pytest.mark.engines("sqlite")

@@ -80,7 +80,7 @@ def test_print_batch_writes_the_sheet_from_the_shell(make_app, db, tmp_path, tem
     codes, _, pages = read_sheet(output.read_bytes())
     assert sorted(codes) == sorted(template.replace("{token}", c) for c in coupons[1:]) and pages == 2
     assert [p.name for p in folder.iterdir()] == ["sheet.pdf"]  # no part file left behind
-    assert output.stat().st_mode & 0o777 != 0o600  # an ordinary file, not a private temp file
+    assert output.stat().st_mode & 0o777 == 0o600  # its live tokens are for its owner only
 
 
 def test_print_batch_refuses_what_it_cannot_print_with_exit_2(api, runner, db, tmp_path):

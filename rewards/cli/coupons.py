@@ -1,20 +1,23 @@
-"""gen-coupons: a batch of coupons from the shell, streamed to CSV."""
+"""gen-coupons: a batch of coupons from the shell, streamed to CSV; void-batch."""
 
 from __future__ import annotations
 
 import csv
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from .. import audit, clock
-from ..coupons.batches import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
+from ..coupons.batches import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS
+from ..coupons.building import BuildLost, build_batch, clear_abandoned
 from ..coupons.lookup import batch_view
 from ..coupons.voiding import void_batch
 from ..db import get_db
 from ..exceptions import BatchNotFound, DatabaseUnavailable
+from . import files
 
 
 def _future_time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -41,52 +44,45 @@ def _label(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 @click.option("--points", default=DEFAULT_POINTS, show_default=True, type=click.IntRange(1, MAX_POINTS))
 @click.option("--expires-at", callback=_future_time, help="RFC 3339 time, in the future.")
 @click.option("--label", callback=_label, help=f"At most {MAX_LABEL} characters.")
-@click.option(
-    "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="CSV file (default: stdout)."
-)
-@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: stdout).")
+@click.option("--force", is_flag=True, help="Replace --output if it exists (once the new file is whole).")
 def gen_coupons_command(
     count: int, points: int, expires_at: int | None, label: str | None, output: Path | None, force: bool
 ) -> None:
     """Create one batch of coupons and write them as CSV."""
-    if output and output.exists() and not force:
-        # The tokens of an earlier batch may live only in that file.
-        raise click.BadParameter(f"{output} exists; choose a new file or add --force", param_hint="--output")
-    try:
-        stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
-    except OSError as error:
-        raise click.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
+    if output:
+        files.check_target(output, "--output")
+        if output.exists() and not force:
+            # The tokens of an earlier batch may live only in that file.
+            raise click.BadParameter(f"{output} exists; choose a new file or add --force", param_hint="--output")
     expiry = clock.to_rfc3339(expires_at) or ""
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["token", "points", "expires_at", "batch_id"])
     db = get_db()
-    now = clock.now()
     try:
-        with db.write() as tx:
-            batch = create_batch(
-                tx,
+        with files.written_in_place(output, "--output") if output else nullcontext(sys.stdout) as stream:
+            cleared = clear_abandoned(db)
+            if cleared:
+                click.echo(f"cleared {cleared} unfinished batch(es) left by runs that were stopped", err=True)
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(["token", "points", "expires_at", "batch_id"])
+            batch = build_batch(
+                db,
+                audit.CLI_OPERATOR,
                 count=count,
                 points=points,
                 expires_at=expires_at,
                 label=label,
-                now=now,
                 on_chunk=lambda batch_id, tokens: writer.writerows((t, points, expiry, batch_id) for t in tokens),
+                # The file is whole on the disk before the batch is: then it is renamed into place.
+                before_whole=(lambda: files.sync(stream)) if output else stream.flush,
             )
-            audit.record(tx, audit.CLI_OPERATOR, "batch.create", f"batch:{batch.id}", None, batch.as_json(), now)
-            stream.flush()
-    except (DatabaseUnavailable, db.backend.driver_error, OSError) as error:
-        # The transaction rolled back: the tokens written so far name no coupon.
-        if output:
-            stream.close()
-            output.unlink(missing_ok=True)
+    except (DatabaseUnavailable, BuildLost, db.backend.driver_error, OSError) as error:
+        # No batch became whole, and the file (if any) was removed: the tokens written so far
+        # name no coupon anyone can see.
         reason = error.reason if isinstance(error, DatabaseUnavailable) else type(error).__name__
         raise click.ClickException(
             f"nothing was created ({reason}); is the database at {db.describe()} there? "
             "`flask --app app init-db` creates it"
         ) from None
-    finally:
-        if output:
-            stream.close()
     click.echo(
         f"batch {batch.id}: {count} coupons of {points} points, expiring {clock.to_rfc3339(expires_at) or 'never'}"
         f" -> {output or 'stdout'}",

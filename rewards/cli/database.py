@@ -8,8 +8,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..coupons.building import clear_abandoned
 from ..db import get_db
 from ..db.migrate import SchemaTooNew, init_db, schema_for
+from ..exceptions import DatabaseUnavailable
+from . import files
 
 
 @click.command("init-db")
@@ -23,13 +26,22 @@ def init_db_command(reset: bool, yes: bool) -> None:
         click.confirm(f"Delete every coupon, user and scan in {backend.describe()}?", abort=True)
     try:
         click.echo(init_db(backend, reset=reset))
+        # Batches left unfinished by a gen-coupons that was stopped: nobody sees them, but
+        # their rows take room. A run still going is left alone.
+        cleared = clear_abandoned(get_db())
     except SchemaTooNew as error:
         raise click.ClickException(str(error)) from None
+    except DatabaseUnavailable as error:
+        raise click.ClickException(f"cannot set up the database at {backend.describe()}: {error.reason}") from None
     except backend.driver_error as error:
         refused = backend.refusal(error)
         if refused is not None:
             raise click.ClickException(f"cannot set up the database: {refused}") from None
         raise click.ClickException(f"cannot set up the database at {backend.describe()}: {_reason(error)}") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot set up the database at {backend.describe()}: {error.strerror}") from None
+    if cleared:
+        click.echo(f"Cleared {cleared} unfinished batch(es) left by gen-coupons runs that were stopped")
 
 
 @click.command("backup")
@@ -43,14 +55,13 @@ def backup_command(destination: Path) -> None:
             "backup copies SQLite files; for PostgreSQL use pg_dump, e.g. "
             'pg_dump --format=custom --file=rewards.dump "$DATABASE_URL"'
         )
+    files.check_target(destination, "DESTINATION")
     if destination.exists():
         raise click.BadParameter(f"{destination} exists; choose a new file", param_hint="DESTINATION")
-    if not destination.parent.is_dir():
-        raise click.BadParameter(f"the folder {destination.parent} does not exist", param_hint="DESTINATION")
     try:
-        schema_for(backend).backup(destination)
-    except backend.driver_error as error:
-        destination.unlink(missing_ok=True)
+        with files.replaced_when_done(destination, "DESTINATION") as part:
+            schema_for(backend).backup(part)
+    except (backend.driver_error, OSError) as error:
         raise click.ClickException(f"cannot back up to {destination}: {_reason(error)}") from None
     click.echo(f"Backed up {backend.describe()} to {destination}", err=True)
     current_app.logger.debug("backup written to %s", destination)

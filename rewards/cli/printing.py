@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -12,17 +10,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .. import clock
-from ..coupons.lookup import batch_view
+from ..coupons.lookup import batch_view, whole_batch
 from ..coupons.pdf_font import REPLACEMENT, missing
 from ..coupons.sheet import CLI_MAX_COUPONS, PER_PAGE, printable_batch, sheet
 from ..db import get_db
 from ..exceptions import BatchNotFound, DatabaseUnavailable
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from . import files
 
 
 @click.command("print-batch")
@@ -31,13 +24,12 @@ def _umask() -> int:
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF file to write.")
 def print_batch_command(batch_id: int, output: Path) -> None:
     """Write the A4 QR sheet of BATCH_ID's coupons that are not void (up to 100,000)."""
-    if not output.parent.is_dir():
-        raise click.BadParameter(f"the folder {output.parent} does not exist", param_hint="--output")
+    files.check_target(output, "--output")
     db = get_db()
     template, programme = current_app.config["COUPON_URL_TEMPLATE"], current_app.config["PROGRAMME_NAME"]
-    part: Path | None = None
     try:
         with db.snapshot() as tx:
+            whole_batch(tx, batch_id)  # not one still being built
             batch = printable_batch(tx, batch_id)
             if batch.count > CLI_MAX_COUPONS:
                 raise click.BadParameter(
@@ -46,25 +38,17 @@ def print_batch_command(batch_id: int, output: Path) -> None:
                     param_hint="BATCH_ID",
                 )
             counts = batch_view(tx, batch_id, clock.now())["coupons"]
-            # Written beside the target and renamed at the end: a failure never leaves half a
-            # sheet under the name, and an earlier sheet stays until the new one is whole.
-            handle, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
-            part = Path(name)
-            with os.fdopen(handle, "wb") as out:
+            # A failure never leaves half a sheet under the name, and an earlier sheet stays
+            # until the new one is whole.
+            with files.written_in_place(output, "--output", binary=True) as out:
                 for chunk in sheet(tx, batch, template, programme):
                     out.write(chunk)
-        part.chmod(0o666 & ~_umask())  # as an ordinary new file would be, not mkstemp's 0600
-        os.replace(part, output)
-        part = None
     except BatchNotFound:
         raise click.BadParameter(f"no batch has the id {batch_id}", param_hint="BATCH_ID") from None
     except DatabaseUnavailable as error:
         raise click.ClickException(f"the database at {db.describe()} is unavailable ({error.reason})") from None
     except OSError as error:
         raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
-    finally:
-        if part is not None:
-            part.unlink(missing_ok=True)
     lacking = missing(programme)
     if lacking:
         # Said where the operator looks, before the sheet goes to the print shop.

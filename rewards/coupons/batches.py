@@ -6,9 +6,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import clock
+from .. import audit, clock
 from ..db import Transaction
-from .tokens import CHUNK, new_tokens
+from .tokens import token_runs
 
 API_MAX_COUNT = 10_000
 CLI_MAX_COUNT = 1_000_000
@@ -48,6 +48,7 @@ class Batch:
 
 def create_batch(
     tx: Transaction,
+    operator: str,
     *,
     count: int,
     points: int,
@@ -56,21 +57,39 @@ def create_batch(
     now: int,
     on_chunk: Callable[[int, list[str]], None],
 ) -> Batch:
-    """Insert a batch and its coupons, handing each chunk of new tokens to
-    `on_chunk(batch_id, tokens)` as it goes, so a million coupons never sit in memory. Run it
-    in one transaction: any failure, in the insert or in `on_chunk`, then leaves no half batch."""
-    batch_id = tx.scalar(
-        "INSERT INTO batches (label, count, points, expires_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (label, count, points, expires_at, now),
+    """Insert a whole batch and its coupons in the caller's one transaction (POST
+    /coupons/generate, at most API_MAX_COUNT), handing each chunk of new tokens to
+    `on_chunk(batch_id, tokens)`. Any failure, in the insert or in `on_chunk`, leaves no half
+    batch. gen-coupons builds larger batches in short transactions instead (building.py)."""
+    batch_id = insert_batch(tx, count=count, points=points, expires_at=expires_at, label=label, now=now, builder=None)
+    for run in token_runs(count):
+        tx.insert_coupons(batch_id, run)
+        on_chunk(batch_id, run)
+    return announce(tx, operator, Batch(batch_id, label, count, points, expires_at, now))
+
+
+def insert_batch(
+    tx: Transaction,
+    *,
+    count: int,
+    points: int,
+    expires_at: int | None,
+    label: str | None,
+    now: int,
+    builder: int | None,
+) -> int:
+    """The batch's row; with a `builder`, one that nothing reads until it is finished."""
+    return tx.scalar(
+        "INSERT INTO batches (label, count, points, expires_at, created_at, builder) VALUES (?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
+        (label, count, points, expires_at, now, builder),
     )
-    tokens = new_tokens(count)
-    remaining = count
-    while remaining:
-        chunk = [next(tokens) for _ in range(min(remaining, CHUNK))]
-        tx.insert_coupons(batch_id, chunk)
-        on_chunk(batch_id, chunk)
-        remaining -= len(chunk)
-    return Batch(batch_id, label, count, points, expires_at, now)
+
+
+def announce(tx: Transaction, operator: str, batch: Batch) -> Batch:
+    """The audit entry of a batch that has just become whole, in the transaction that makes it so."""
+    audit.record(tx, operator, "batch.create", f"batch:{batch.id}", None, batch.as_json(), batch.created_at)
+    return batch
 
 
 def tally(tx: Transaction, batch_id: int, *, redeemed: int = 0, voided: int = 0) -> None:

@@ -1,5 +1,8 @@
 """Coupons and batches as operators see them: a coupon with its status and scan, a batch with
-its four counts (from its tallies, so a million coupons cost what ten do)."""
+its four counts (from its tallies, so a million coupons cost what ten do).
+
+A batch still being built (`builder` set: gen-coupons, building.py) and its coupons are not
+there for any of these until the batch is whole."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ JOIN batches b ON b.id = c.batch_id
 -- Its latest scan: the one standing, or the last reversed (a coupon put back in play may
 -- have been scanned several times).
 LEFT JOIN scans s ON s.id = (SELECT max(id) FROM scans WHERE coupon_id = c.id)
-WHERE c.token = ?
+WHERE c.token = ? AND b.builder IS NULL
 """
 
 _BATCHES = """
@@ -30,18 +33,28 @@ LEFT JOIN (
     SELECT batch_id, CAST(sum(redeemed) AS BIGINT) AS redeemed, CAST(sum(voided) AS BIGINT) AS voided
     FROM batch_tallies GROUP BY batch_id
 ) t ON t.batch_id = b.id
+WHERE b.builder IS NULL
 """
 
 
 def coupon_exists(tx: Transaction, token: str) -> None:
     """CouponNotFound unless a coupon has this token."""
-    if tx.one("SELECT 1 FROM coupons WHERE token = ?", (token,)) is None:
+    found = tx.one(
+        "SELECT 1 FROM coupons c JOIN batches b ON b.id = c.batch_id WHERE c.token = ? AND b.builder IS NULL", (token,)
+    )
+    if found is None:
         raise CouponNotFound("No coupon has that token.")
+
+
+def whole_batch(tx: Transaction, batch_id: int) -> None:
+    """BatchNotFound unless the batch exists and is whole."""
+    if tx.one("SELECT 1 FROM batches WHERE id = ? AND builder IS NULL", (batch_id,)) is None:
+        raise BatchNotFound("No batch has that id.")
 
 
 def batch_for_export(tx: Transaction, batch_id: int) -> dict[str, Any]:
     """What every exported row of the batch repeats (id, points, expiry), or BatchNotFound."""
-    row = tx.one("SELECT id, points, expires_at FROM batches WHERE id = ?", (batch_id,))
+    row = tx.one("SELECT id, points, expires_at FROM batches WHERE id = ? AND builder IS NULL", (batch_id,))
     if row is None:
         raise BatchNotFound("No batch has that id.")
     return {"id": row["id"], "points": row["points"], "expires_at": row["expires_at"]}
@@ -148,7 +161,7 @@ def _batch_json(row: Any, now: int) -> dict[str, Any]:
 
 
 def batch_view(tx: Transaction, batch_id: int, now: int) -> dict[str, Any]:
-    row = tx.one(_BATCHES + " WHERE b.id = ?", (batch_id,))
+    row = tx.one(_BATCHES + " AND b.id = ?", (batch_id,))
     if row is None:
         raise BatchNotFound("No batch has that id.")
     return _batch_json(row, now)
@@ -157,7 +170,7 @@ def batch_view(tx: Transaction, batch_id: int, now: int) -> dict[str, Any]:
 def batch_page(tx: Transaction, limit: int, before: int | None, now: int) -> dict[str, Any]:
     """Batches, newest first."""
     rows = tx.all(
-        _BATCHES + " WHERE b.id < ? ORDER BY b.id DESC LIMIT ?", (paging.below(before), paging.fetch_size(limit))
+        _BATCHES + " AND b.id < ? ORDER BY b.id DESC LIMIT ?", (paging.below(before), paging.fetch_size(limit))
     )
     page, next_before = paging.split(rows, limit)
     return {"batches": [_batch_json(row, now) for row in page], "next_before": next_before}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g
 from werkzeug.routing import BaseConverter
 
-from .. import audit, clock
+from .. import clock
 from ..db import Transaction, get_db
 from ..exceptions import InvalidRequest
 from ..http import idempotent, validation
@@ -14,7 +14,7 @@ from ..http.streaming import streamed
 from . import qr
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
 from .export import coupon_rows
-from .lookup import batch_for_export, batch_page, batch_view, coupon_exists, coupon_view
+from .lookup import batch_for_export, batch_page, batch_view, coupon_exists, coupon_view, whole_batch
 from .sheet import HTTP_MAX_COUPONS, printable_batch, sheet
 from .voiding import void_batch, void_coupon
 
@@ -45,6 +45,7 @@ def generate():
         now = clock.now()
         batch = create_batch(
             tx,
+            operator,
             count=count,
             points=points,
             expires_at=expires_at,
@@ -52,7 +53,6 @@ def generate():
             now=now,
             on_chunk=lambda _batch_id, chunk: tokens.extend(chunk),
         )
-        audit.record(tx, operator, "batch.create", f"batch:{batch.id}", None, batch.as_json(), now)
         expiry = clock.to_rfc3339(expires_at)
         coupons = [{"token": t, "points": points, "expires_at": expiry} for t in tokens]
         return {"batch": batch.as_json(), "coupons": coupons}, 201
@@ -120,6 +120,7 @@ def export_batch(batch_ref: str):
 def print_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     with get_db().snapshot() as tx:
+        whole_batch(tx, batch_id)  # not one still being built
         batch = printable_batch(tx, batch_id)
     if batch.count > HTTP_MAX_COUPONS:
         raise InvalidRequest(

@@ -12,7 +12,11 @@ from .batches import tally
 def void_coupon(tx: Transaction, operator: str, token: str, reason: str, now: int) -> None:
     """Void an active (or expired) coupon. One already void is left as it is, and no entry is
     written: nothing changed."""
-    coupon = tx.one("SELECT id, status, batch_id FROM coupons WHERE token = ? FOR NO KEY UPDATE", (token,))
+    coupon = tx.one(
+        "SELECT c.id, c.status, c.batch_id FROM coupons c JOIN batches b ON b.id = c.batch_id"
+        " WHERE c.token = ? AND b.builder IS NULL FOR NO KEY UPDATE OF c",
+        (token,),
+    )
     if coupon is None:
         raise CouponNotFound("No coupon has that token.")
     if coupon["status"] == "void":
@@ -32,7 +36,9 @@ def void_batch(tx: Transaction, operator: str, batch_id: int, reason: str, now: 
     # NO KEY UPDATE, not UPDATE: a scan racing this tallies into batch_tallies, whose foreign
     # key takes a KEY SHARE lock on this row while the scan holds its coupon; FOR UPDATE would
     # wait on that scan while it waits on us (a deadlock, seen under load).
-    batch = tx.one("SELECT id, count, voided_at FROM batches WHERE id = ? FOR NO KEY UPDATE", (batch_id,))
+    batch = tx.one(
+        "SELECT id, count, voided_at FROM batches WHERE id = ? AND builder IS NULL FOR NO KEY UPDATE", (batch_id,)
+    )
     if batch is None:
         raise BatchNotFound("No batch has that id.")
     if batch["voided_at"] is not None:

@@ -172,6 +172,14 @@ class PostgresBackend:
                     chunk.clear()
         yield bytes(chunk)
 
+    def claim_build(self, conn: psycopg.Connection, key: int) -> bool:
+        """Take the session advisory lock of the batch build `key`, if no live session holds
+        it. The server drops it when the builder's session ends, however it ends."""
+        return conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+
+    def release_build(self, conn: psycopg.Connection, key: int) -> None:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
     def unavailable_reason(self, conn: psycopg.Connection) -> str | None:
         if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
             return "the server is a read-only standby"

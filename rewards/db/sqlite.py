@@ -7,10 +7,13 @@ FOR UPDATE for that; it is dropped here). WAL lets readers go on while one write
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import random
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -25,6 +28,8 @@ SQLITE_BUSY = 5
 MIN_FREE_BYTES = 1 << 20
 
 STREAM_CHUNK = 2000
+# The mode of the files the service makes: they hold live tokens and phone numbers.
+PRIVATE = 0o600
 _FIRST_WAIT = 0.00005
 _LONGEST_WAIT = 0.002
 _FOR_UPDATE = re.compile(r"\s+FOR (?:NO KEY )?UPDATE(?: OF \w+(?:, \w+)*)?\s*$", re.IGNORECASE)
@@ -46,6 +51,7 @@ class SqliteBackend:
     def __init__(self, path: str, lock_timeout_ms: int) -> None:
         self.path = path
         self.lock_timeout_ms = lock_timeout_ms
+        self._builders_fd: int | None = None
 
     def describe(self) -> str:
         return self.path
@@ -109,6 +115,29 @@ class SqliteBackend:
         while rows := cursor.fetchmany(STREAM_CHUNK):
             yield from rows
 
+    def claim_build(self, conn: Connection, key: int) -> bool:
+        """Take the lock of the batch build `key`, if no live process holds it: a byte-range
+        lock at offset `key` of the file `<database>-builders`. The kernel drops it when its
+        process ends, however it ends, so a lock that can be taken names a builder that is gone
+        (exact on the one host a SQLite file lives on; no pid that could be reused)."""
+        try:
+            fcntl.lockf(self._builders(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, key)
+        except OSError as error:
+            if error.errno in (errno.EACCES, errno.EAGAIN):
+                return False
+            raise
+        return True
+
+    def release_build(self, conn: Connection, key: int) -> None:
+        fcntl.lockf(self._builders(), fcntl.LOCK_UN, 1, key)
+
+    def _builders(self) -> int:
+        # One descriptor for the life of the process: POSIX drops all of a process's locks on a
+        # file when it closes any descriptor of it.
+        if self._builders_fd is None:
+            self._builders_fd = os.open(f"{self.path}-builders", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._builders_fd
+
     def unavailable_reason(self, conn: Connection) -> str | None:
         """Why a redemption cannot be taken now, beyond the schema: the write lock (read-only
         file, a writer holding it past the timeout) and free disk space."""
@@ -153,6 +182,23 @@ def connect(path: str, lock_timeout_ms: int = 5000, *, create: bool = False) -> 
     return conn
 
 
+def make_private(path: str) -> None:
+    """The database holds live coupon tokens and phone numbers: its file (created here if
+    missing, in a folder of the owner's only if that is created too) is readable by its owner
+    only. SQLite gives the `-wal` and `-shm` files it makes the main file's mode; those left by a
+    release that made the file 0644 are tightened with it."""
+    database = Path(path)
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_RDWR | os.O_CREAT, PRIVATE))
+    for file in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(os.stat(file).st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(file, mode & ~0o077)
+
+
 def begin_immediate(conn: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, waiting up to the connection's lock_timeout for the write lock; then
     the SQLITE_BUSY error goes on (a 503)."""
@@ -191,7 +237,7 @@ class SqliteSchema:
         self.path = backend.path
 
     def open(self) -> sqlite3.Connection:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)
         conn = connect(self.path, create=True)
         # A one-off command may wait for a running service's writers in SQLite's own way.
         conn.execute("PRAGMA busy_timeout = 5000")
@@ -238,7 +284,8 @@ class SqliteSchema:
         conn.execute("PRAGMA foreign_keys = ON")
 
     def backup(self, destination: Path) -> None:
-        """A consistent copy into a new file with SQLite's online backup API."""
+        """A consistent copy with SQLite's online backup API into `destination`, a new empty file
+        that the caller made (private, beside the backup's name)."""
         source = connect(self.path)
         try:
             target = sqlite3.connect(destination)

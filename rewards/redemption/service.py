@@ -38,7 +38,8 @@ def redeem_coupon(
         """
         SELECT c.id, c.status, c.batch_id, b.points, b.expires_at, b.voided_at AS batch_voided_at
         FROM coupons c JOIN batches b ON b.id = c.batch_id
-        WHERE c.token = ?
+        -- A batch still being built (gen-coupons) is not there yet: its coupons are not found.
+        WHERE c.token = ? AND b.builder IS NULL
         FOR NO KEY UPDATE OF c
         """,
         (token,),
