@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Bytecode of test runs goes outside the working tree, like every other cache of the tests.
 TEST_CACHE ?= $(or $(TMPDIR),/tmp)/rewards-test-cache
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,18 @@ bench: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## translations: gather the pages' strings, update the Hindi catalogue, compile it
+translations: $(VENV)/.runtime
+	mkdir -p $(TEST_CACHE)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --omit-header -o $(TEST_CACHE)/messages.pot .
+	$(BIN)/pybabel update -i $(TEST_CACHE)/messages.pot -d rewards/translations --ignore-obsolete
+	$(BIN)/pybabel compile -d rewards/translations --statistics
+
+## screenshots: every customer page at a phone's size, in English and Hindi, into docs/screenshots
+screenshots: $(VENV)/.dev
+	REWARDS_SCREENSHOTS=$(CURDIR)/docs/screenshots PYTHONPYCACHEPREFIX=$(TEST_CACHE)/pycache \
+		$(BIN)/python -m pytest -q tests/test_pages_browser.py -k "fits_the_screen and phone and sqlite"
 
 ## clean: the virtualenv and every cache the project makes; never instance/ (your database)
 clean:

@@ -79,6 +79,7 @@ def main() -> None:
         name: new_coupons(db, 80_000) for name in ("many", "one-fresh", "one-big-1", "one-big-2", "one-big-3")
     }
     hot_coupons = new_coupons(db, 50)
+    (page_coupon,) = new_coupons(db, 1)
     users_many = write_lines(OUT / "users-many.txt", [t for _, t in many])
     user_one = write_lines(OUT / "user-one.txt", [one_user[1]])
     user_big = write_lines(OUT / "user-big.txt", [big_user[1]])
@@ -144,6 +145,19 @@ def main() -> None:
             {"200"},
             "p99 ≤1.5× wallet at 10 rows",
             big["p99_us"] <= 1.5 * small["p99_us"],
+        )
+
+        # What a phone's camera opens: the coupon's page, signed out, with its template and
+        # its catalogue lookups (the page's own weight is measured by the browser tests).
+        page = measure("get.lua", f"/c/{page_coupon}")
+        add_row(
+            "GET /c/<token>, the coupon page a printed code opens",
+            page,
+            "b",
+            trivial["rps"],
+            {"200"},
+            "p99 ≤2× trivial route's",
+            page["p99_us"] <= 2 * trivial["p99_us"],
         )
 
         login = measure("login.lua", threads=16, connections=16)

@@ -25,9 +25,11 @@ from .http import docs
 from .http.headers import register_security_headers
 from .http.routing import register_exact_routing
 from .ledger import routes as ledger_routes
+from .pages import routes as page_routes
 from .payouts import routes as payout_routes
 from .redemption import routes as redemption_routes
 from .version import __version__
+from .web import init_web
 
 __all__ = ["__version__", "create_app"]
 
@@ -42,7 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = build_config(raw)  # ConfigError before anything else happens
 
     configure_logging()
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # Keys in the order the contract lists them, not alphabetical.
@@ -55,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # proxy declared the header is ignored, so a client cannot choose its own address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=0, x_host=0, x_port=0, x_prefix=0)
     register_database(app)
+    init_web(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_blueprints(app)
@@ -100,5 +103,6 @@ def register_blueprints(app: Flask) -> None:
         payout_routes,
         operators,
         docs,
+        page_routes,
     ):
         app.register_blueprint(module.bp)

@@ -39,8 +39,9 @@ DEFAULTS: dict[str, str] = {
     "SCAN_RATE_LIMIT": "30 per minute",
     "AUTH_IP_RATE_LIMIT": "60 per hour",
     "PROXY_COUNT": "0",
-    "COUPON_URL_TEMPLATE": "{token}",
+    "COUPON_URL_TEMPLATE": "{PUBLIC_URL}/c/{token}",
     "PAYOUT_MIN_POINTS": "1",
+    "WEB_SESSION_TTL_SECONDS": "2592000",
     "PROGRAMME_NAME": "Rewards",
     "PAYOUT_RATE_LIMIT": "10 per hour",
     "PORT": "8000",
@@ -50,7 +51,16 @@ DEFAULTS: dict[str, str] = {
     "OTP_WEBHOOK_TIMEOUT_SECONDS": "5",
 }
 
-KNOWN = (*DEFAULTS, "JWT_SECRET", "ADMIN_API_KEY", "ADMIN_API_KEYS", "OTP_WEBHOOK_URL", "WEB_CONCURRENCY")
+KNOWN = (
+    *DEFAULTS,
+    "JWT_SECRET",
+    "ADMIN_API_KEY",
+    "ADMIN_API_KEYS",
+    "OTP_WEBHOOK_URL",
+    "WEB_CONCURRENCY",
+    "PUBLIC_URL",
+    "PORT",
+)
 
 # ADMIN_API_KEY is the operator of this name; ADMIN_API_KEYS names the others.
 DEFAULT_OPERATOR = "admin"
@@ -107,7 +117,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "SCAN_RATE_LIMIT": parse_rate(raw, "SCAN_RATE_LIMIT"),
         "AUTH_IP_RATE_LIMIT": parse_rate(raw, "AUTH_IP_RATE_LIMIT"),
         "PROXY_COUNT": _whole_number(raw, "PROXY_COUNT", minimum=0),
-        "COUPON_URL_TEMPLATE": _url_template(raw),
+        "WEB_SESSION_TTL_SECONDS": _positive_int(raw, "WEB_SESSION_TTL_SECONDS"),
         "PAYOUT_MIN_POINTS": _positive_int(raw, "PAYOUT_MIN_POINTS"),
         "PROGRAMME_NAME": _programme_name(raw),
         "PAYOUT_RATE_LIMIT": parse_rate(raw, "PAYOUT_RATE_LIMIT"),
@@ -130,6 +140,8 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError("OTP_WEBHOOK_URL must be an http:// or https:// URL")
+    config["PUBLIC_URL"] = public_url(raw, production)
+    config["COUPON_URL_TEMPLATE"] = _url_template(raw, config["PUBLIC_URL"])
     return config
 
 
@@ -224,11 +236,31 @@ def operator_keys(raw: Mapping[str, Any], production: bool) -> dict[str, str]:
     return keys
 
 
-def _url_template(raw: Mapping[str, Any]) -> str:
+def public_url(raw: Mapping[str, Any], production: bool) -> str:
+    """Where people reach the service: printed on every coupon, so production must name it, and
+    over https (a session cookie must never cross the network in clear)."""
+    given = str(raw.get("PUBLIC_URL") or "").strip()
+    if not given:
+        if production:
+            raise ConfigError("PUBLIC_URL is unset; production needs the https:// address people reach the service at")
+        port = str(raw.get("PORT") or "8000").strip()
+        return f"http://127.0.0.1:{port}"
+    parts = urlsplit(given)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_URL must be a scheme and host (and port) only, e.g. https://rewards.example.com, not {given!r}"
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError("PUBLIC_URL must be https:// in production: session cookies must not travel in clear")
+    return given
+
+
+def _url_template(raw: Mapping[str, Any], public: str) -> str:
     template = str(raw.get("COUPON_URL_TEMPLATE") or DEFAULTS["COUPON_URL_TEMPLATE"]).strip()
     if "{token}" not in template or len(template) > 1000:
         raise ConfigError("COUPON_URL_TEMPLATE must contain {token}, e.g. https://shop.example/s/{token}")
-    return template
+    # {PUBLIC_URL} is filled once here; {token} per coupon.
+    return template.replace("{PUBLIC_URL}", public)
 
 
 def _programme_name(raw: Mapping[str, Any]) -> str:

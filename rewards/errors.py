@@ -15,6 +15,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from . import exceptions as x
+from .web import is_page_request
+from .web.errorpages import error_page
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,14 @@ def status_and_code(refusal: x.Refusal) -> tuple[int, str]:
     raise LookupError(f"{type(refusal).__name__} has no status in REFUSALS")
 
 
+def refusal_for_code(code: str, detail: str) -> x.Refusal:
+    """The refusal a kept answer's `code` stands for (an idempotent replay shown as a page)."""
+    for kind, (_status, known) in REFUSALS.items():
+        if known == code:
+            return kind(detail)
+    return x.Refusal(detail)
+
+
 def register_error_handlers(app: Flask) -> None:
     """On the app, not a blueprint: routing 404s and 405s never reach a blueprint's handlers."""
     app.register_error_handler(x.Refusal, _render_refusal)
@@ -104,6 +114,9 @@ def _render_refusal(refusal: x.Refusal) -> Response:
     headers = dict(refusal.headers)
     if refusal.retry_after is not None:
         headers["Retry-After"] = str(max(1, refusal.retry_after))
+    if is_page_request():
+        headers.pop("WWW-Authenticate", None)
+        return error_page(status, headers)
     return problem_response(status, code, refusal.detail, headers)
 
 
@@ -114,4 +127,6 @@ def _render_http_exception(error: HTTPException) -> Response:
     headers = {
         k: v for k, v in error.get_response().headers.items() if k.lower() not in ("content-type", "content-length")
     }
+    if is_page_request():
+        return error_page(status, headers)
     return problem_response(status, code, detail, headers)

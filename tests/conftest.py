@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from hypothesis import configuration as hypothesis_configuration
 
 from .support.apps import build_app
+from .support.browser import chromium, playwright_session  # noqa: F401 (fixtures)
 from .support.client import Api, TestClientTransport
 from .support.engines import ENGINES, PostgresServer, Probe, TestDatabase, new_sqlite_database
 from .support.servers import LiveServer, start_gunicorn

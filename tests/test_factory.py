@@ -53,8 +53,37 @@ def test_production_refuses_weak_configuration(settings, complaint):
 
 
 def test_production_starts_with_strong_secrets():
-    config = build_config({"APP_ENV": "production", "JWT_SECRET": STRONG, "ADMIN_API_KEY": "k" * 40})
+    config = build_config(
+        {"APP_ENV": "production", "JWT_SECRET": STRONG, "ADMIN_API_KEY": "k" * 40, "PUBLIC_URL": "https://r.example"}
+    )
     assert config["JWT_SECRET"] == STRONG
+    assert config["COUPON_URL_TEMPLATE"] == "https://r.example/c/{token}"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "complaint"),
+    [
+        (None, "PUBLIC_URL is unset"),
+        ("http://r.example", "must be https:// in production"),
+        ("https://r.example/", "scheme and host"),
+        ("r.example", "scheme and host"),
+        ("https://r.example/path", "scheme and host"),
+    ],
+)
+def test_production_needs_an_https_public_url(public_url, complaint):
+    settings = {"APP_ENV": "production", "JWT_SECRET": STRONG, "ADMIN_API_KEY": STRONG}
+    if public_url is not None:
+        settings["PUBLIC_URL"] = public_url
+    with pytest.raises(ConfigError, match=complaint):
+        build_config(settings)
+
+
+def test_the_coupon_address_defaults_to_the_coupon_page_on_the_public_url():
+    assert build_config({"PORT": "8123"})["COUPON_URL_TEMPLATE"] == "http://127.0.0.1:8123/c/{token}"
+    assert build_config({"PUBLIC_URL": "http://10.0.0.5:8000"})["PUBLIC_URL"] == "http://10.0.0.5:8000"
+    custom = build_config({"COUPON_URL_TEMPLATE": "https://shop.example/s/{token}"})
+    assert custom["COUPON_URL_TEMPLATE"] == "https://shop.example/s/{token}"
+    assert build_config({"COUPON_URL_TEMPLATE": "{token}"})["COUPON_URL_TEMPLATE"] == "{token}"
 
 
 def test_webhook_delivery_needs_a_url():
@@ -192,7 +221,14 @@ def test_flask_cli_refuses_to_start_in_production_with_a_weak_key(tmp_path):
 def test_named_operator_keys_are_read_with_the_single_key_as_admin():
     config = build_config({"ADMIN_API_KEY": "a" * 32, "ADMIN_API_KEYS": " alice:" + "b" * 32 + ", bob-2:" + "c" * 32})
     assert config["OPERATOR_KEYS"] == {"admin": "a" * 32, "alice": "b" * 32, "bob-2": "c" * 32}
-    only_named = build_config({"APP_ENV": "production", "JWT_SECRET": STRONG, "ADMIN_API_KEYS": "alice:" + "b" * 32})
+    only_named = build_config(
+        {
+            "APP_ENV": "production",
+            "JWT_SECRET": STRONG,
+            "ADMIN_API_KEYS": "alice:" + "b" * 32,
+            "PUBLIC_URL": "https://r.example",
+        }
+    )
     assert only_named["OPERATOR_KEYS"] == {"alice": "b" * 32}  # no development key beside them
     assert build_config({})["OPERATOR_KEYS"] == {"admin": "dev-admin-key"}
 

@@ -20,9 +20,16 @@ def spec() -> dict:
     return yaml.safe_load((ROOT / "openapi.yaml").read_text())
 
 
+# The pages (HTML for people, and their static files) are not the JSON API the spec describes;
+# the README's "Pages" section lists them.
+PAGE_ENDPOINTS = ("pages.", "console.", "static")
+
+
 def app_operations(app) -> set[tuple[str, str]]:
     operations = set()
     for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(PAGE_ENDPOINTS):
+            continue
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             operations.add((path, method.lower()))

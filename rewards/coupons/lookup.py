@@ -6,6 +6,7 @@ there for any of these until the batch is whole."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .. import clock, paging
@@ -68,29 +69,74 @@ def coupon_status(status: str, expires_at: int | None, now: int) -> str:
     return "active"
 
 
-def coupon_view(tx: Transaction, token: str, now: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CouponScan:
+    id: int
+    user_id: int
+    redeemed_at: int
+    device_id: str | None
+    reversed_at: int | None
+
+
+@dataclass(frozen=True)
+class Coupon:
+    token: str
+    status: str  # active, redeemed, expired or void, as of the moment it was read
+    points: int
+    batch_id: int
+    expires_at: int | None
+    created_at: int
+    voided_at: int | None
+    void_reason: str | None
+    scan: CouponScan | None  # the latest scan: the standing one, or the last reversed
+
+
+def find_coupon(tx: Transaction, token: str, now: int) -> Coupon:
+    """The coupon with its latest scan, or CouponNotFound."""
     row = tx.one(_COUPON, (token,))
     if row is None:
         raise CouponNotFound("No coupon has that token.")
+    scan = None
+    if row["scan_id"] is not None:
+        scan = CouponScan(row["scan_id"], row["user_id"], row["redeemed_at"], row["device_id"], row["reversed_at"])
+    return Coupon(
+        token=row["token"],
+        status=coupon_status(row["status"], row["expires_at"], now),
+        points=row["points"],
+        batch_id=row["batch_id"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        voided_at=row["voided_at"],
+        void_reason=row["void_reason"],
+        scan=scan,
+    )
+
+
+def coupon_json(coupon: Coupon) -> dict[str, Any]:
+    scan = coupon.scan
     return {
-        "token": row["token"],
-        "status": coupon_status(row["status"], row["expires_at"], now),
-        "points": row["points"],
-        "batch_id": row["batch_id"],
-        "expires_at": clock.to_rfc3339(row["expires_at"]),
-        "created_at": clock.to_rfc3339(row["created_at"]),
-        "voided_at": clock.to_rfc3339(row["voided_at"]),
-        "void_reason": row["void_reason"],
+        "token": coupon.token,
+        "status": coupon.status,
+        "points": coupon.points,
+        "batch_id": coupon.batch_id,
+        "expires_at": clock.to_rfc3339(coupon.expires_at),
+        "created_at": clock.to_rfc3339(coupon.created_at),
+        "voided_at": clock.to_rfc3339(coupon.voided_at),
+        "void_reason": coupon.void_reason,
         "scan": None
-        if row["scan_id"] is None
+        if scan is None
         else {
-            "id": row["scan_id"],
-            "user_id": row["user_id"],
-            "redeemed_at": clock.to_rfc3339(row["redeemed_at"]),
-            "device_id": row["device_id"],
-            "reversed_at": clock.to_rfc3339(row["reversed_at"]),
+            "id": scan.id,
+            "user_id": scan.user_id,
+            "redeemed_at": clock.to_rfc3339(scan.redeemed_at),
+            "device_id": scan.device_id,
+            "reversed_at": clock.to_rfc3339(scan.reversed_at),
         },
     }
+
+
+def coupon_view(tx: Transaction, token: str, now: int) -> dict[str, Any]:
+    return coupon_json(find_coupon(tx, token, now))
 
 
 def _batch_json(row: Any, now: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Who is calling: a bearer token naming a user, or the operator's X-API-Key."""
+"""Who is calling: a bearer token naming a user, the operator's X-API-Key, or a page's session
+cookie."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from .. import clock
 from ..auth.tokens import InvalidToken, read_access_token
 from ..db import get_db
 from ..exceptions import Unauthorized
@@ -34,6 +36,16 @@ def bearer_user() -> dict[str, Any]:
         # leaked key for an unknown id.
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
     return {"id": row["id"], "phone": row["phone"]}
+
+
+def session_customer() -> dict[str, Any] | None:
+    """The customer signed in on the pages (their session cookie), or None. Read once a request."""
+    if "customer" not in g:
+        from ..web import sessions
+
+        found = sessions.find(get_db(), sessions.CUSTOMER, clock.now())
+        g.customer = None if found is None else {"id": found.user_id}
+    return g.customer
 
 
 def operator() -> str | None:

@@ -23,11 +23,12 @@ _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 Action = Callable[[Transaction], tuple[dict[str, Any], int]]
 
 
-def respond(caller: str, body: dict[str, Any], action: Action) -> Response:
+def respond(caller: str, body: dict[str, Any], action: Action, *, key: str | None = None) -> Response:
     """Run `action(tx)` -> (payload, status) in one write transaction and answer with it; with
     an Idempotency-Key, as the contract's "Idempotent retries" says. `caller` names the user
-    or operator; `body` is the request's parsed JSON body."""
-    key = request.headers.get(HEADER)
+    or operator; `body` is the request's parsed JSON body. A page's form gives its key itself
+    (`key`), one per form drawn, so a form sent twice is carried out once."""
+    key = request.headers.get(HEADER) if key is None else key
     if key is None:
         with get_db().write() as tx:
             payload, status = action(tx)

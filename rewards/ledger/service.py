@@ -81,24 +81,53 @@ def post_entry(
     return Posted(entry_id, balance)
 
 
-def entry_json(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Entry:
+    """One change of a balance (a transaction, as the wallet calls it)."""
+
+    id: int
+    kind: str
+    points: int
+    coupon_token: str | None
+    payout_id: int | None
+    reason: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Wallet:
+    user_id: int
+    phone: str
+    points: int
+    scans: int
+    entries: list[Entry]
+    next_before: int | None
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        row["id"], row["kind"], row["points"], row["coupon_token"], row["payout_id"], row["reason"], row["created_at"]
+    )
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "points": row["points"],
-        "coupon_token": row["coupon_token"],
-        "payout_id": row["payout_id"],
-        "reason": row["reason"],
-        "created_at": clock.to_rfc3339(row["created_at"]),
+        "id": entry.id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "coupon_token": entry.coupon_token,
+        "payout_id": entry.payout_id,
+        "reason": entry.reason,
+        "created_at": clock.to_rfc3339(entry.created_at),
     }
 
 
 def entry_view(tx: Transaction, entry_id: int) -> dict[str, Any]:
-    return entry_json(tx.one(_ENTRY + " WHERE l.id = ?", (entry_id,)))
+    return entry_json(_entry(tx.one(_ENTRY + " WHERE l.id = ?", (entry_id,))))
 
 
-def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, Any]:
-    """The wallet page, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
+def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:
+    """A page of the wallet, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
     user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
     if user is None:
         raise UserNotFound("No user has that id.")
@@ -107,14 +136,22 @@ def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -
         {"user": user_id, "before": paging.below(before), "limit": paging.fetch_size(limit)},
     )
     page, next_before = paging.split(rows, limit)
+    return Wallet(user["id"], user["phone"], user["balance"], user["scans"], [_entry(row) for row in page], next_before)
+
+
+def wallet_json(found: Wallet) -> dict[str, Any]:
     return {
-        "user_id": user["id"],
-        "phone": user["phone"],
-        "points": user["balance"],
-        "scans": user["scans"],
-        "transactions": [entry_json(row) for row in page],
-        "next_before": next_before,
+        "user_id": found.user_id,
+        "phone": found.phone,
+        "points": found.points,
+        "scans": found.scans,
+        "transactions": [entry_json(entry) for entry in found.entries],
+        "next_before": found.next_before,
     }
+
+
+def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, Any]:
+    return wallet_json(wallet(tx, user_id, limit, before))
 
 
 def find_user(tx: Transaction, phone: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .. import audit, clock, paging, ratelimit, stats
@@ -33,16 +34,41 @@ CSV_HEADER = (
 _COLUMNS = "p.id, p.user_id, p.points, p.status, p.created_at, p.decided_at, p.operator, p.reference, p.reason"
 
 
-def payout_json(row: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Payout:
+    id: int
+    user_id: int
+    points: int
+    status: str
+    created_at: int
+    decided_at: int | None
+    reference: str | None
+    reason: str | None
+
+
+def _payout(row: Any) -> Payout:
+    return Payout(
+        row["id"],
+        row["user_id"],
+        row["points"],
+        row["status"],
+        row["created_at"],
+        row["decided_at"],
+        row["reference"],
+        row["reason"],
+    )
+
+
+def payout_json(payout: Payout) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "user_id": row["user_id"],
-        "points": row["points"],
-        "status": row["status"],
-        "created_at": clock.to_rfc3339(row["created_at"]),
-        "decided_at": clock.to_rfc3339(row["decided_at"]),
-        "reference": row["reference"],
-        "reason": row["reason"],
+        "id": payout.id,
+        "user_id": payout.user_id,
+        "points": payout.points,
+        "status": payout.status,
+        "created_at": clock.to_rfc3339(payout.created_at),
+        "decided_at": clock.to_rfc3339(payout.decided_at),
+        "reference": payout.reference,
+        "reason": payout.reason,
     }
 
 
@@ -71,7 +97,7 @@ def request_payout(tx: Transaction, user_id: int, points: int, now: int, rate_li
         "reference": None,
         "reason": None,
     }
-    return {"payout": payout_json(row), "balance": posted.balance}
+    return {"payout": payout_json(_payout(row)), "balance": posted.balance}
 
 
 def approve(tx: Transaction, operator: str, payout_id: int, reference: str, now: int) -> dict[str, Any]:
@@ -115,7 +141,7 @@ def payout_view(tx: Transaction, payout_id: int) -> dict[str, Any]:
     row = tx.one(f"SELECT {_COLUMNS} FROM payouts p WHERE p.id = ?", (payout_id,))
     if row is None:
         raise PayoutNotFound("No payout has that id.")
-    return payout_json(row)
+    return payout_json(_payout(row))
 
 
 # One fixed statement per filter, keyed by (status given, user given), rather than
@@ -133,16 +159,24 @@ PAGE_STATEMENTS = {
 }
 
 
-def payout_page(
+def list_payouts(
     tx: Transaction, limit: int, before: int | None, *, status: str | None = None, user_id: int | None = None
-) -> dict[str, Any]:
-    """Payouts newest first, of one status and one user when given."""
+) -> tuple[list[Payout], int | None]:
+    """A page of payouts newest first, of one status and one user when given, and the `before`
+    of the next page."""
     rows = tx.all(
         PAGE_STATEMENTS[status is not None, user_id is not None],
         {"before": paging.below(before), "status": status, "user": user_id, "limit": paging.fetch_size(limit)},
     )
     page, next_before = paging.split(rows, limit)
-    return {"payouts": [payout_json(row) for row in page], "next_before": next_before}
+    return [_payout(row) for row in page], next_before
+
+
+def payout_page(
+    tx: Transaction, limit: int, before: int | None, *, status: str | None = None, user_id: int | None = None
+) -> dict[str, Any]:
+    payouts, next_before = list_payouts(tx, limit, before, status=status, user_id=user_id)
+    return {"payouts": [payout_json(payout) for payout in payouts], "next_before": next_before}
 
 
 def csv_lines(tx: Transaction, status: str | None) -> Iterator[str]:

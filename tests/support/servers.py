@@ -110,7 +110,8 @@ def start_gunicorn(
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = folder / "gunicorn.log"
-    full_env = service_env(database, env)
+    # Where a browser reaches this server: the coupons' addresses are made from it.
+    full_env = service_env(database, {"PUBLIC_URL": f"http://127.0.0.1:{port}", **(env or {})})
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*GUNICORN, "app:app", "-w", str(workers), "-b", f"127.0.0.1:{port}"],

@@ -1,0 +1,388 @@
+"""The customer's pages. Each action is the API's own service call, in its transaction, with
+its limits; forms post back and redirect (post/redirect/get), so a reload never repeats one."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from .. import clock
+from ..auth.login import check_code, send_code
+from ..coupons.lookup import Coupon, find_coupon
+from ..db import Transaction, get_db
+from ..errors import refusal_for_code
+from ..exceptions import (
+    CouponAlreadyRedeemed,
+    InsufficientPoints,
+    InvalidOtp,
+    InvalidRequest,
+    OtpDeliveryFailed,
+    RateLimited,
+    Refusal,
+    TooManyAttempts,
+)
+from ..http import idempotent, validation
+from ..http.guards import session_customer
+from ..ledger.service import wallet
+from ..payouts.service import MAX_POINTS as MAX_PAYOUT
+from ..payouts.service import list_payouts, request_payout
+from ..redemption.service import redeem_coupon
+from ..web import csrf, i18n, sessions
+from . import messages
+from .codes import token_from_code
+from .navigation import safe_next
+
+bp = Blueprint("pages", __name__)
+
+DEVICE_COOKIE = "device"
+DEVICE_COOKIE_AGE = 10 * 365 * 86_400
+# What the sign-in form remembers between its two steps, in the signed forms cookie.
+PENDING_PHONE = "sign_in_phone"
+SHOWN_CODE = "sign_in_code"
+
+
+@bp.before_request
+def _check_forms() -> None:
+    # A path routing refused (http/routing.py) is its 404, whatever the form holds.
+    if request.method == "POST" and request.routing_exception is None:
+        csrf.protect()
+
+
+@bp.after_request
+def _after(response: Response) -> Response:
+    i18n.remember_choice(response)
+    if request.cookies.get(DEVICE_COOKIE) is None and "new_device" in g:
+        response.set_cookie(
+            DEVICE_COOKIE, g.new_device, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax", path="/"
+        )
+    return response
+
+
+def _device_id() -> str:
+    """The browser's own id, kept in a cookie, stored with its scans (what the API's device_id is)."""
+    kept = request.cookies.get(DEVICE_COOKIE, "")
+    if kept and len(kept) <= 64 and kept.isascii() and kept.replace("-", "").isalnum():
+        return kept
+    g.new_device = str(uuid.uuid4())
+    return g.new_device
+
+
+def _to_sign_in() -> Response:
+    target = request.full_path if request.method == "GET" else request.path
+    return redirect(url_for("pages.sign_in", next=target.rstrip("?")), 303)
+
+
+def _see(endpoint: str, **values: Any) -> Response:
+    return redirect(url_for(endpoint, **values), 303)
+
+
+@bp.get("/")
+def home():
+    return render_template("pages/home.html", customer=session_customer())
+
+
+# Signing in -------------------------------------------------------------------------------
+
+
+@bp.get("/sign-in")
+def sign_in():
+    return render_template("pages/sign_in.html", next=safe_next(request.args.get("next")), error=None)
+
+
+@bp.post("/sign-in")
+def send_sign_in_code():
+    target = safe_next(request.form.get("next"))
+    phone = request.form.get("phone", "").strip()
+    try:
+        phone = validation.phone({"phone": phone})
+    except InvalidRequest:
+        return _sign_in_again(target, _("Write the phone number with + and the country code, e.g. +919876543210."), 400)
+    try:
+        code = send_code(phone)
+    except RateLimited as refusal:
+        return _sign_in_again(target, messages.refusal(refusal), 429, refusal.retry_after)
+    except OtpDeliveryFailed:
+        return _sign_in_again(target, _("The text message could not be sent. Try again in a minute."), 502)
+    session[PENDING_PHONE] = phone
+    if current_app.config["OTP_DELIVERY"] == "response":
+        session[SHOWN_CODE] = code  # development only: production refuses OTP_DELIVERY=response
+    return _see("pages.enter_code", next=target)
+
+
+def _sign_in_again(target: str, error: str, status: int, retry_after: int | None = None) -> tuple[str, int, dict]:
+    headers = {"Retry-After": str(max(1, retry_after))} if retry_after else {}
+    return render_template("pages/sign_in.html", next=target, error=error), status, headers
+
+
+@bp.get("/sign-in/code")
+def enter_code():
+    target = safe_next(request.args.get("next"))
+    phone = session.get(PENDING_PHONE)
+    if not phone:
+        return _see("pages.sign_in", next=target)
+    return render_template(
+        "pages/enter_code.html", next=target, phone=phone, shown_code=session.get(SHOWN_CODE), error=None
+    )
+
+
+@bp.post("/sign-in/code")
+def check_sign_in_code():
+    target = safe_next(request.form.get("next"))
+    phone = session.get(PENDING_PHONE)
+    if not phone:
+        return _see("pages.sign_in", next=target)
+    code = request.form.get("code", "").strip()
+    now = clock.now()
+    try:
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise InvalidOtp("not six digits")
+        user, _instance = check_code(phone, code, now)
+    except (InvalidOtp, TooManyAttempts, RateLimited) as refusal:
+        status = 401 if isinstance(refusal, InvalidOtp) else 429
+        page = render_template(
+            "pages/enter_code.html",
+            next=target,
+            phone=phone,
+            shown_code=session.get(SHOWN_CODE),
+            error=messages.refusal(refusal),
+        )
+        return page, status
+    ttl = current_app.config["WEB_SESSION_TTL_SECONDS"]
+    with get_db().write() as tx:
+        raw = sessions.start(tx, sessions.CUSTOMER, now, ttl, user_id=user["id"])
+    session.pop(PENDING_PHONE, None)
+    session.pop(SHOWN_CODE, None)
+    session.permanent = True
+    response = redirect(target, 303)
+    sessions.set_cookie(response, sessions.CUSTOMER, raw, ttl)
+    return response
+
+
+@bp.post("/sign-out")
+def sign_out():
+    with get_db().write() as tx:
+        sessions.end(tx, sessions.CUSTOMER)
+    response = _see("pages.home")
+    sessions.clear_cookie(response, sessions.CUSTOMER)
+    return response
+
+
+# A coupon's page ----------------------------------------------------------------------------
+
+
+def _token(value: str) -> str:
+    try:
+        return validation.token_in_path(value)
+    except InvalidRequest:
+        # Not a coupon's address at all: the page of a coupon that does not exist.
+        from ..exceptions import CouponNotFound
+
+        raise CouponNotFound("No coupon has that token.") from None
+
+
+def _coupon_page(token: str, customer: dict | None, status: int = 200, problem: str | None = None):
+    now = clock.now()
+    with get_db().snapshot() as tx:
+        coupon = find_coupon(tx, token, now)
+        balance = _balance(tx, customer["id"]) if customer else None
+    state = _state(coupon, customer)
+    _device_id()
+    page = render_template(
+        "pages/coupon.html", coupon=coupon, state=state, customer=customer, balance=balance, problem=problem
+    )
+    return page, status
+
+
+def _state(coupon: Coupon, customer: dict | None) -> str:
+    """What the customer is told: active, mine (collected by them), taken, void or expired."""
+    if coupon.status == "redeemed":
+        mine = customer is not None and coupon.scan is not None and coupon.scan.user_id == customer["id"]
+        return "mine" if mine else "taken"
+    return coupon.status
+
+
+def _balance(tx: Transaction, user_id: int) -> int:
+    return tx.scalar("SELECT balance FROM users WHERE id = ?", (user_id,))
+
+
+@bp.get("/c/<token>")
+def coupon(token: str):
+    return _coupon_page(_token(token), session_customer())
+
+
+@bp.post("/c/<token>")
+def collect(token: str):
+    token = _token(token)
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    return _collect(customer, token)
+
+
+def _collect(customer: dict, token: str):
+    """Redeem `token` for the signed-in customer, then show its page. A coupon they collected
+    already (a double tap, a reload, a queued scan sent twice) is shown as theirs."""
+    user_id = customer["id"]
+    device = _device_id()
+    limit = current_app.config["SCAN_RATE_LIMIT"]
+
+    def redeem(tx: Transaction) -> tuple[dict, int]:
+        done = redeem_coupon(tx, user_id, token, clock.now(), limit, device)
+        return {"scan_id": done.scan_id, "points": done.points, "balance": done.balance}, 200
+
+    try:
+        if request.headers.get(idempotent.HEADER) is None:
+            with get_db().write() as tx:
+                redeem(tx)
+        else:
+            # The offline queue sends each waiting scan with its own key: sent twice, it counts once.
+            kept = idempotent.respond(f"user:{user_id}", {"token": token, "device_id": device}, redeem)
+            if kept.status_code >= 400:
+                raise refusal_for_code(json.loads(kept.get_data())["code"], "")
+    except CouponAlreadyRedeemed:
+        pass  # the page says whose it is
+    except Refusal as refusal:
+        if not messages.is_coupon_refusal(refusal):
+            raise
+        status, _code = messages.status_of(refusal)
+        headers = {"Retry-After": str(max(1, refusal.retry_after))} if refusal.retry_after else {}
+        page, _status = _coupon_page(token, customer, status, messages.refusal(refusal))
+        return page, status, headers
+    return _see("pages.coupon", token=token)
+
+
+# The wallet, scanning, payouts ------------------------------------------------------------
+
+
+@bp.get("/me")
+def me():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    limit, before = validation.page_params()
+    with get_db().snapshot() as tx:
+        found = wallet(tx, customer["id"], limit, before)
+    return render_template("pages/wallet.html", wallet=found, customer=customer)
+
+
+@bp.get("/me/scan")
+def scan():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    return render_template("pages/scan.html", customer=customer, error=None)
+
+
+@bp.post("/me/scan")
+def redeem_typed():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    token = token_from_code(request.form.get("code", ""))
+    if token is None:
+        page = render_template(
+            "pages/scan.html", customer=customer, error=_("That is not a coupon code. Check it and try again.")
+        )
+        return page, 400
+    return _collect(customer, token)
+
+
+@bp.get("/me/payouts")
+def payouts():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    done = (
+        _("Your payout was requested. The programme will pay it and say so here.")
+        if request.args.get("requested")
+        else None
+    )
+    return _payouts_page(customer, done=done)
+
+
+def _payouts_page(customer: dict, *, status: int = 200, error: str | None = None, done: str | None = None):
+    limit, before = validation.page_params()
+    with get_db().snapshot() as tx:
+        balance = _balance(tx, customer["id"])
+        found, next_before = list_payouts(tx, limit, before, user_id=customer["id"])
+    page = render_template(
+        "pages/payouts.html",
+        customer=customer,
+        balance=balance,
+        payouts=found,
+        next_before=next_before,
+        minimum=current_app.config["PAYOUT_MIN_POINTS"],
+        # One key per form drawn: the form sent twice (a double tap, a reload) is carried out once.
+        request_id=str(uuid.uuid4()),
+        error=error,
+        done=done,
+    )
+    return page, status
+
+
+@bp.post("/me/payouts")
+def request_payout_form():
+    customer = session_customer()
+    if customer is None:
+        return _to_sign_in()
+    config = current_app.config
+    raw = request.form.get("points", "").strip()
+    points = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 13 else None
+    if points is None or not config["PAYOUT_MIN_POINTS"] <= points <= MAX_PAYOUT:
+        error = _("Write a whole number of points, at least %(minimum)s.", minimum=config["PAYOUT_MIN_POINTS"])
+        return _payouts_page(customer, status=400, error=error)
+    key = request.form.get("request_id", "")
+    if not (8 <= len(key) <= 64 and key.isascii() and key.replace("-", "").isalnum()):
+        return _payouts_page(customer, status=400, error=_("The form has expired. Try again."))
+    user_id, limit = customer["id"], config["PAYOUT_RATE_LIMIT"]
+
+    def hold(tx: Transaction) -> tuple[dict, int]:
+        return request_payout(tx, user_id, points, clock.now(), limit), 201
+
+    try:
+        kept = idempotent.respond(f"user:{user_id}", {"points": points}, hold, key=f"form:{key}")
+        if kept.status_code >= 400:
+            raise refusal_for_code(json.loads(kept.get_data())["code"], "")
+    except (InsufficientPoints, RateLimited) as refusal:
+        status, _code = messages.status_of(refusal)
+        return _payouts_page(customer, status=status, error=messages.refusal(refusal))
+    return _see("pages.payouts", requested=1)
+
+
+# The installable app --------------------------------------------------------------------------
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    name = current_app.config["PROGRAMME_NAME"]
+    body = {
+        "name": name,
+        "short_name": name[:12],
+        "start_url": "/me",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b5d3b",
+        "icons": [
+            {
+                "src": url_for("static", filename=f"icons/icon-{size}.png"),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+            }
+            for size in (192, 512)
+        ],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+
+
+@bp.get("/sw.js")
+def service_worker():
+    # At the root, so that its scope covers /me/scan; never cached by HTTP, so a new version is
+    # picked up on the next visit.
+    response = current_app.send_static_file("js/sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

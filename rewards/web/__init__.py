@@ -1,0 +1,70 @@
+"""What every page needs, whoever it is for: forms guarded against cross-site requests
+(Flask-WTF), the language (Flask-Babel), server-side sessions, the headers of an HTML answer,
+and error pages instead of problem+json under the pages' paths."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, Response, current_app, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from . import formatting, i18n
+
+csrf = CSRFProtect()
+babel = Babel()
+
+# Paths whose errors are HTML pages; everything else answers problem+json.
+PAGE_PREFIXES = ("/c/", "/me", "/sign-in", "/sign-out", "/console")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def init_web(app: Flask) -> None:
+    # Flask's signed cookie carries only the CSRF seed; sessions themselves live on the server.
+    app.config["SECRET_KEY"] = hmac.new(
+        app.config["JWT_SECRET"].encode(), b"rewards page forms", hashlib.sha256
+    ).hexdigest()
+    secure = app.config["PUBLIC_URL"].startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="rewards_forms",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=app.config["WEB_SESSION_TTL_SECONDS"],
+        # Pages opt in (csrf.protect() in their blueprints): the JSON API takes no cookie, so
+        # a cross-site request cannot carry its credentials.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        # A scan queued offline for days must still be sendable: the token lives as long as
+        # the seed in the browser's cookie.
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=i18n.DEFAULT,
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.globals["programme_name"] = lambda: current_app.config["PROGRAMME_NAME"]
+    app.jinja_env.globals["LANGUAGES"] = i18n.NAMES
+    formatting.register(app)
+    app.after_request(_page_headers)
+
+
+def is_page_request() -> bool:
+    path = request.path
+    return path == "/" or path.startswith(PAGE_PREFIXES)
+
+
+def _page_headers(response: Response) -> Response:
+    # Every answer under the pages' paths, errors included; nosniff and no-store come from
+    # http/headers.py like every other answer's.
+    if is_page_request():
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        # Coupon tokens are in the pages' addresses: they must not leave in a Referer.
+        response.headers["Referrer-Policy"] = "same-origin"
+    return response

@@ -1,0 +1,35 @@
+"""Errors under the pages' paths are pages: a person reads them, not a client."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+from flask_babel import gettext as _
+
+
+def _words(status: int) -> tuple[str, str]:
+    if status == 404:
+        return _("Not found"), _(
+            "There is nothing at this address. If you typed it, check it; if you scanned it, the code may not be one of ours."
+        )
+    if status == 405:
+        return _("Not possible here"), _("This page cannot do that. Go back and use the buttons on the page.")
+    if status in (400, 403):
+        return _("The form has expired"), _("Go back, reload the page and try again.")
+    if status == 413:
+        return _("Too much"), _("What was sent is too large.")
+    if status == 429:
+        return _("Too many tries"), _("Wait a few minutes and try again.")
+    if status == 503:
+        return _("Busy"), _("The service is busy for a moment. Try again in a minute.")
+    return _("Something went wrong"), _("It has been noted. Try again in a minute.")
+
+
+def error_page(status: int, headers: dict[str, str] | None = None) -> Response:
+    heading, message = _words(status)
+    from flask import g
+
+    html = render_template("error.html", heading=heading, message=message, customer=g.get("customer"))
+    response = Response(html, status=status, mimetype="text/html")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response

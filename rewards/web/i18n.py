@@ -1,0 +1,40 @@
+"""The pages' language: English or Hindi.
+
+`?lang=hi` or `?lang=en` chooses and is remembered in a cookie; otherwise the browser's
+Accept-Language decides; English when neither does. One selector for Flask-Babel, so every
+string, date and number of a page follows the same choice.
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+LANGUAGES = ("en", "hi")
+DEFAULT = "en"
+COOKIE = "lang"
+COOKIE_AGE = 365 * 86_400
+# What each language calls itself, for the switch on every page.
+NAMES = {"en": "English", "hi": "हिन्दी"}
+
+
+def chosen_in_query() -> str | None:
+    value = request.args.get("lang")
+    return value if value in LANGUAGES else None
+
+
+def select_locale() -> str:
+    remembered = request.cookies.get(COOKIE)
+    return (
+        chosen_in_query()
+        or (remembered if remembered in LANGUAGES else None)
+        or request.accept_languages.best_match(LANGUAGES)
+        or DEFAULT
+    )
+
+
+def remember_choice(response: Response) -> Response:
+    """Keep a language chosen with ?lang= for the next pages."""
+    chosen = chosen_in_query()
+    if chosen and request.cookies.get(COOKIE) != chosen:
+        response.set_cookie(COOKIE, chosen, max_age=COOKIE_AGE, path="/", httponly=True, samesite="Lax")
+    return response
