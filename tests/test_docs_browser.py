@@ -9,6 +9,7 @@ import subprocess
 import pytest
 import yaml
 
+from .support.browser import FLAGS
 from .support.servers import ROOT
 from .support.tools import debian_tool
 
@@ -20,13 +21,7 @@ def chromium(*args: str, profile) -> subprocess.CompletedProcess:
         [
             debian_tool("chromium"),
             "--headless",
-            "--no-sandbox",  # the tests may run as root
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *FLAGS,
             # The page's console on standard error: where a blocked script or style is reported.
             "--enable-logging=stderr",
             "--v=0",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
@@ -74,6 +76,20 @@ def _device_id() -> str:
 def _to_sign_in() -> Response:
     target = request.full_path if request.method == "GET" else request.path
     return redirect(url_for("pages.sign_in", next=target.rstrip("?")), 303)
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view runs for a signed-in customer, handed to it first; anyone else is asked to sign
+    in and comes back here afterwards."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        customer = session_customer()
+        if customer is None:
+            return _to_sign_in()
+        return view(customer, *args, **kwargs)
+
+    return wrapped
 
 
 def _see(endpoint: str, **values: Any) -> Response:
@@ -215,11 +231,9 @@ def coupon(token: str):
 
 
 @bp.post("/c/<token>")
-def collect(token: str):
+@signed_in
+def collect(customer: dict, token: str):
     token = _token(token)
-    customer = session_customer()
-    if customer is None:
-        return _to_sign_in()
     return _collect(customer, token)
 
 
@@ -259,10 +273,8 @@ def _collect(customer: dict, token: str):
 
 
 @bp.get("/me")
-def me():
-    customer = session_customer()
-    if customer is None:
-        return _to_sign_in()
+@signed_in
+def me(customer: dict):
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
         found = wallet(tx, customer["id"], limit, before)
@@ -270,18 +282,14 @@ def me():
 
 
 @bp.get("/me/scan")
-def scan():
-    customer = session_customer()
-    if customer is None:
-        return _to_sign_in()
+@signed_in
+def scan(customer: dict):
     return render_template("pages/scan.html", customer=customer, error=None)
 
 
 @bp.post("/me/scan")
-def redeem_typed():
-    customer = session_customer()
-    if customer is None:
-        return _to_sign_in()
+@signed_in
+def redeem_typed(customer: dict):
     token = token_from_code(request.form.get("code", ""))
     if token is None:
         page = render_template(
@@ -292,10 +300,8 @@ def redeem_typed():
 
 
 @bp.get("/me/payouts")
-def payouts():
-    customer = session_customer()
-    if customer is None:
-        return _to_sign_in()
+@signed_in
+def payouts(customer: dict):
     done = (
         _("Your payout was requested. The programme will pay it and say so here.")
         if request.args.get("requested")
@@ -325,10 +331,8 @@ def _payouts_page(customer: dict, *, status: int = 200, error: str | None = None
 
 
 @bp.post("/me/payouts")
-def request_payout_form():
-    customer = session_customer()
-    if customer is None:
-        return _to_sign_in()
+@signed_in
+def request_payout_form(customer: dict):
     config = current_app.config
     raw = request.form.get("points", "").strip()
     points = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 13 else None
