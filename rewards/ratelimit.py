@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .db import Transaction
+from .exceptions import RateLimited
 
 # Columns qualified: in PostgreSQL's DO UPDATE a bare `hits` is ambiguous with excluded.hits.
 _HIT = """
@@ -33,3 +34,12 @@ def hit(tx: Transaction, key: str, limit: int, window: int, now: int) -> Verdict
     if hits <= limit:
         return Verdict(True, 0)
     return Verdict(False, max(1, window_start + window - now))
+
+
+def count(tx: Transaction, key: str, limit: tuple[int, int], now: int, detail: str) -> None:
+    """Count one call against `key` and refuse it (RateLimited, `detail`) past `limit` (calls,
+    seconds). The hit outlives the refusal and any later one: refused calls count too."""
+    with tx.kept_when_refused():
+        verdict = hit(tx, key, limit[0], limit[1], now)
+    if not verdict.allowed:
+        raise RateLimited(detail, retry_after=verdict.retry_after)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import ratelimit, stats
 from ..db import Transaction
-from ..exceptions import InvalidOtp, RateLimited, TooManyAttempts
+from ..exceptions import InvalidOtp, TooManyAttempts
 
 _WRONG = "The code is wrong, expired or already used; request a new one."
 _BURNED = "Too many wrong codes; this one is burned, request a new one."
@@ -54,22 +54,16 @@ def _code_hash(key: bytes, phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _count(tx: Transaction, key: str, limit: tuple[int, int], now: int, detail: str) -> None:
-    """Count one call against `key`; the count persists even when this call is refused."""
-    verdict = ratelimit.hit(tx, key, limit[0], limit[1], now)
-    tx.keep_on_refusal()
-    if not verdict.allowed:
-        raise RateLimited(detail, retry_after=verdict.retry_after)
-
-
 def issue_otp(
     tx: Transaction, key: bytes, phone: str, policy: OtpPolicy, now: int, *, address: str, usable: bool
 ) -> str:
     """Store a fresh code for `phone`, replacing any earlier one, and return it. A code stored
     not `usable` works only after confirm_otp(): a code that never reached the phone (a
     failed webhook) must never work."""
-    _count(tx, f"auth-ip:{address}", policy.address_limit, now, "Too many login calls from this address; wait.")
-    _count(
+    ratelimit.count(
+        tx, f"auth-ip:{address}", policy.address_limit, now, "Too many login calls from this address; wait."
+    )
+    ratelimit.count(
         tx, f"otp:{phone}", (policy.send_limit, policy.send_window_seconds), now, "Too many codes for this phone; wait."
     )
     code = f"{secrets.randbelow(1_000_000):06d}"
@@ -99,7 +93,9 @@ def verify_otp(
 ) -> tuple[dict[str, object], str]:
     """Spend the code; return the phone's user (created on its first login) and the database
     instance its token is to name."""
-    _count(tx, f"auth-ip:{address}", policy.address_limit, now, "Too many login calls from this address; wait.")
+    ratelimit.count(
+        tx, f"auth-ip:{address}", policy.address_limit, now, "Too many login calls from this address; wait."
+    )
     # FOR UPDATE: twenty verifies of one code must check and spend it one after another.
     row = tx.one(
         "SELECT code_hash, expires_at, attempts, delivered FROM otp_codes WHERE phone = ? FOR UPDATE", (phone,)
@@ -110,8 +106,8 @@ def verify_otp(
         raise TooManyAttempts(_BURNED)
     if not hmac.compare_digest(row["code_hash"], _code_hash(key, phone, code)):
         attempts = row["attempts"] + 1
-        tx.execute("UPDATE otp_codes SET attempts = ? WHERE phone = ?", (attempts, phone))
-        tx.keep_on_refusal()  # the wrong guess counts
+        with tx.kept_when_refused():  # the wrong guess counts
+            tx.execute("UPDATE otp_codes SET attempts = ? WHERE phone = ?", (attempts, phone))
         raise TooManyAttempts(_BURNED) if attempts >= policy.max_attempts else InvalidOtp(_WRONG)
     tx.execute("DELETE FROM otp_codes WHERE phone = ?", (phone,))
     user = user_for_phone(tx, phone, now)

@@ -82,19 +82,27 @@ class Transaction:
         `backend.server_csv` (PostgreSQL's COPY TO STDOUT)."""
         return self.backend.copy_csv(self.conn, self.backend.translate(sql), params)
 
-    def keep_on_refusal(self) -> None:
-        """What was written so far is bookkeeping that must persist even when the action is
-        refused (a counted rate-limit hit, a wrong code counted against its limit): a Refusal
-        raised after this point undoes only what came after it, then commits."""
+    @contextmanager
+    def kept_when_refused(self) -> Iterator[None]:
+        """What the block writes (and all before it) is bookkeeping that persists even when the
+        action is refused afterwards: a counted rate-limit hit, a wrong code counted against its
+        limit, a claimed Idempotency-Key. A Refusal raised after the block undoes only what came
+        after it, then the transaction commits (Database.write)."""
+        yield
         if self._kept:
-            # One mark at a time: a savepoint per call would nest without end in a loop.
+            # One mark at a time: a savepoint per block would nest without end in a loop.
             self.conn.execute("RELEASE SAVEPOINT kept")
         self.conn.execute("SAVEPOINT kept")
         self._kept = True
 
+    @property
+    def keeps_refusals(self) -> bool:
+        """Whether a kept_when_refused() block ran: a Refusal then commits what it kept."""
+        return self._kept
+
     def undo_since_kept(self) -> None:
-        """Roll back what came after the last keep_on_refusal() mark; the mark stays."""
-        assert self._kept, "keep_on_refusal() first"
+        """Roll back what came after the last kept_when_refused() block; what it kept stays."""
+        assert self._kept, "a kept_when_refused() block first"
         self.conn.execute("ROLLBACK TO SAVEPOINT kept")
 
 
@@ -133,7 +141,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Transaction]:
         """A write transaction: committed when the block ends, rolled back on any error,
-        except a Refusal after keep_on_refusal(), which commits what came before it."""
+        except a Refusal after a kept_when_refused() block, which commits what the block kept."""
         conn = self.connection()
         with self._translating_errors(conn):
             self.backend.begin_write(conn)
@@ -141,7 +149,7 @@ class Database:
             try:
                 yield tx
             except Refusal:
-                if tx._kept:
+                if tx.keeps_refusals:
                     conn.execute("ROLLBACK TO SAVEPOINT kept")
                     self._commit(conn)
                 else:

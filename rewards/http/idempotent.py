@@ -36,9 +36,9 @@ def respond(caller: str, body: dict[str, Any], action: Action, *, key: str | Non
     if not _KEY.fullmatch(key):
         raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
     with get_db().write() as tx:
-        kept = idempotency.claim(tx, caller, key, _fingerprint(body), clock.now())
+        with tx.kept_when_refused():  # a refusal is an answer too: kept with the key
+            kept = idempotency.claim(tx, caller, key, _fingerprint(body), clock.now())
         if kept is None:
-            tx.keep_on_refusal()  # a refusal is an answer too: kept with the key
             try:
                 payload, status = action(tx)
             except Refusal as refusal:
@@ -56,11 +56,11 @@ def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) ->
     then keep its answer with the key, or free the key for an answer that is not kept."""
     status, code = status_and_code(refusal)
     tx.undo_since_kept()
-    if status == 429 or status >= 500:
-        idempotency.release(tx, caller, key)
-    else:
-        idempotency.keep(tx, caller, key, status, problem_bytes(status, code, refusal.detail).decode())
-    tx.keep_on_refusal()  # so the refusal, raised on, commits all of this
+    with tx.kept_when_refused():  # so the refusal, raised on, commits all of this
+        if status == 429 or status >= 500:
+            idempotency.release(tx, caller, key)
+        else:
+            idempotency.keep(tx, caller, key, status, problem_bytes(status, code, refusal.detail).decode())
 
 
 def _fingerprint(body: dict[str, Any]) -> str:

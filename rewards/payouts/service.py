@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import audit, clock, paging, ratelimit, stats
 from ..db import Transaction
-from ..exceptions import PayoutNotFound, PayoutNotPending, RateLimited
+from ..exceptions import PayoutNotFound, PayoutNotPending
 from ..ledger.service import post_entry
 
 STATUSES = ("pending", "approved", "rejected")
@@ -75,12 +75,9 @@ def payout_json(payout: Payout) -> dict[str, Any]:
 def request_payout(tx: Transaction, user_id: int, points: int, now: int, rate_limit: tuple[int, int]) -> dict[str, Any]:
     """Hold `points` of the user's balance for a new pending payout, or InsufficientPoints, or
     RateLimited past `rate_limit` (calls, seconds) for this user."""
-    verdict = ratelimit.hit(tx, f"payout:{user_id}", rate_limit[0], rate_limit[1], now)
-    # Refused requests count too, and their hit must outlive the refusal: each one is a
-    # transaction and, with an Idempotency-Key, a kept answer (4,914 in 10 s from one account).
-    tx.keep_on_refusal()
-    if not verdict.allowed:
-        raise RateLimited("Too many payout requests; wait before asking again.", retry_after=verdict.retry_after)
+    # Refused requests count too: each one is a transaction and, with an Idempotency-Key, a
+    # kept answer (4,914 in 10 s from one account).
+    ratelimit.count(tx, f"payout:{user_id}", rate_limit, now, "Too many payout requests; wait before asking again.")
     payout_id = tx.scalar(
         "INSERT INTO payouts (user_id, points, status, created_at) VALUES (?, ?, 'pending', ?) RETURNING id",
         (user_id, points, now),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import ratelimit, stats
 from ..coupons.batches import tally
 from ..db import Transaction
-from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid, RateLimited
+from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid
 from ..ledger.service import post_entry
 
 
@@ -30,10 +30,7 @@ def redeem_coupon(
     scans.coupon_id stands behind it, answered by ON CONFLICT rather than by an error, which
     would abort a PostgreSQL transaction and with it the rate-limit hit.
     """
-    verdict = ratelimit.hit(tx, f"scan:{user_id}", rate_limit[0], rate_limit[1], now)
-    tx.keep_on_refusal()  # refused scans count against the limit too
-    if not verdict.allowed:
-        raise RateLimited("Too many scans; wait before scanning again.", retry_after=verdict.retry_after)
+    ratelimit.count(tx, f"scan:{user_id}", rate_limit, now, "Too many scans; wait before scanning again.")
     coupon = tx.one(
         """
         SELECT c.id, c.status, c.batch_id, b.points, b.expires_at, b.voided_at AS batch_voided_at
