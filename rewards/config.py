@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from .roles import ROLES
+
 # Outside production only: fixed values let `make run` work with no editing, and production
 # refuses to start with them (they are printed in the README, so they are no secret).
 DEVELOPMENT_VALUES = {
@@ -59,7 +61,7 @@ KNOWN = (
     "OTP_WEBHOOK_URL",
     "WEB_CONCURRENCY",
     "PUBLIC_URL",
-    "PORT",
+    "OPERATOR_ROLES",
 )
 
 # ADMIN_API_KEY is the operator of this name; ADMIN_API_KEYS names the others.
@@ -124,6 +126,7 @@ def build_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         "PORT": _port(raw),
         "DATABASE_BUSY_TIMEOUT_MS": _positive_int(raw, "DATABASE_BUSY_TIMEOUT_MS"),
     }
+    config["OPERATOR_ROLES"] = operator_roles(raw, config["OPERATOR_KEYS"])
     config["DATABASE_ENGINE"] = database_engine(config["DATABASE_URL"])
     config["DATABASE_PATH"] = database_path(config["DATABASE_URL"])
     if raw.get("WEB_CONCURRENCY") not in (None, ""):
@@ -253,6 +256,26 @@ def public_url(raw: Mapping[str, Any], production: bool) -> str:
     if production and parts.scheme != "https":
         raise ConfigError("PUBLIC_URL must be https:// in production: session cookies must not travel in clear")
     return given
+
+
+def operator_roles(raw: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, str]:
+    """Operator name -> role, from OPERATOR_ROLES (`alice:finance,bob:viewer`); an operator not
+    named there is `admin`. A name that is no operator, or a role that is none, refuses to start:
+    a typo must not quietly leave someone with every right."""
+    text = str(raw.get("OPERATOR_ROLES") or "").strip()
+    found: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, colon, role = (piece.strip() for piece in entry.partition(":"))
+        if not colon or not name or not role:
+            raise ConfigError(f"OPERATOR_ROLES must look like alice:finance,bob:viewer; {entry!r} does not")
+        if name not in keys:
+            raise ConfigError(f"OPERATOR_ROLES names {name!r}, who has no key in ADMIN_API_KEY or ADMIN_API_KEYS")
+        if role not in ROLES:
+            raise ConfigError(f"OPERATOR_ROLES gives {name!r} the role {role!r}; the roles are {', '.join(ROLES)}")
+        if name in found:
+            raise ConfigError(f"OPERATOR_ROLES names the operator {name!r} twice")
+        found[name] = role
+    return found
 
 
 def _url_template(raw: Mapping[str, Any], public: str) -> str:

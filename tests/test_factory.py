@@ -248,3 +248,24 @@ def test_bad_operator_keys_are_refused_without_echoing_a_key(value, complaint):
     with pytest.raises(ConfigError, match=complaint) as refused:
         build_config({"ADMIN_API_KEYS": value})
     assert "k1" not in str(refused.value) and "k2" not in str(refused.value)
+
+
+def test_operator_roles_name_known_operators_and_roles_and_default_to_admin():
+    keys = {"ADMIN_API_KEY": "a" * 32, "ADMIN_API_KEYS": "alice:" + "b" * 32 + ",bob:" + "c" * 32}
+    config = build_config({**keys, "OPERATOR_ROLES": " alice:finance , bob:viewer"})
+    assert config["OPERATOR_ROLES"] == {"alice": "finance", "bob": "viewer"}
+    assert build_config(keys)["OPERATOR_ROLES"] == {}  # everyone admin, as before the setting
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("carol:viewer", "'carol', who has no key"),
+        ("alice:auditor", "the role 'auditor'"),
+        ("alice", "must look like alice:finance"),
+        ("alice:finance,alice:viewer", "names the operator 'alice' twice"),
+    ],
+)
+def test_a_role_for_no_operator_or_no_role_refuses_to_start(value, complaint):
+    with pytest.raises(ConfigError, match=complaint):
+        build_config({"ADMIN_API_KEYS": "alice:" + "b" * 32, "OPERATOR_ROLES": value})
