@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from .support.browser import DESKTOP, PHONE, axe_violations, launch, screenshot
 from .support.camera import qr_video
 from .support.client import ADMIN_KEY, fresh_phone
+from .support.servers import FLASK, run_in_repo
 from .support.sheets import read_sheet
 
 pytestmark = pytest.mark.live
@@ -40,6 +41,18 @@ def printed_addresses(server, count: int, points: int) -> list[str]:
     return codes
 
 
+def printed_by_print_batch(server, folder, count: int, points: int) -> list[str]:
+    """What an operator prints from the shell (flask print-batch), read back as a phone's camera
+    would read the paper."""
+    made = server.api.call("POST", "/coupons/generate", {"count": count, "points": points}, {"X-API-Key": ADMIN_KEY})
+    sheet = folder / "sheet.pdf"
+    printed = run_in_repo([*FLASK, "print-batch", str(made.body["batch"]["id"]), "--output", str(sheet)], server.env)
+    assert printed.returncode == 0, printed.stderr
+    codes, _text, _pages = read_sheet(sheet.read_bytes())
+    assert len(codes) == count
+    return codes
+
+
 def token_of(address: str) -> str:
     return address.rsplit("/", 1)[1]
 
@@ -62,7 +75,7 @@ def scans(server, token: str | None = None) -> int:
 
 
 def test_a_printed_coupon_is_collected_by_a_new_customer_in_one_sitting(server, phone, tmp_path):
-    address = printed_addresses(server, 3, 50)[0]
+    address = printed_by_print_batch(server, tmp_path, 3, 50)[0]
     assert address.startswith(f"{server.url}/c/")
     page = phone.new_page()
     page.goto(address)
