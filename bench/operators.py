@@ -53,7 +53,7 @@ def seed_programme(db: Database, coupons: int = MILLION, users: int = USERS) -> 
         for i in range(users):
             user_for_phone(tx, f"+1{500:03d}{i:07d}", now)
         batch = create_batch(
-            tx, count=coupons, points=10, expires_at=None, label="bench", now=now, on_chunk=lambda *_: None
+            tx, "bench", count=coupons, points=10, expires_at=None, label="bench", now=now, on_chunk=lambda *_: None
         )
         first, last = tx.one("SELECT min(id), max(id) FROM users")
         assert last - first + 1 == users, "user ids are not contiguous"

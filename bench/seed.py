@@ -34,6 +34,7 @@ def new_coupons(db: Database, count: int, points: int = 10) -> list[str]:
     with db.write() as tx:
         create_batch(
             tx,
+            "bench",
             count=count,
             points=points,
             expires_at=None,
