@@ -11,6 +11,7 @@ import json
 import logging
 
 from flask import Flask, Response
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -128,5 +129,5 @@ def _render_http_exception(error: HTTPException) -> Response:
         k: v for k, v in error.get_response().headers.items() if k.lower() not in ("content-type", "content-length")
     }
     if is_page_request():
-        return error_page(status, headers)
+        return error_page(status, headers, form_expired=isinstance(error, CSRFError))
     return problem_response(status, code, detail, headers)

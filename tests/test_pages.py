@@ -386,3 +386,67 @@ def test_the_payouts_page_shows_the_reference_or_the_reason(api, visitor, db):
     assert "10 points Paid" in page and "Reference: UTR-4471" in page
     assert "Refused, points returned" in page and "Reason: bank details wrong" in page
     assert "Your balance: 20 points" in page
+
+
+# What an attack and a first look found -----------------------------------------------------
+
+
+def test_signing_in_ends_the_session_this_browser_had_and_renews_the_forms_seed(app, visitor):
+    visitor.sign_in()
+    first = visitor.session_cookie().value
+    old_csrf = visitor.csrf
+    visitor.sign_in()  # someone else on the same phone
+    thief = app.test_client()
+    thief.set_cookie("rewards_session", first)
+    assert thief.get("/me").status_code == 303
+    assert visitor.post("/sign-out", {"csrf_token": old_csrf}, csrf=False).status_code == 400
+    assert visitor.get("/me").status_code == 200
+
+
+def test_the_language_switch_keeps_the_pages_address_and_its_next(api, visitor):
+    token = coupon(api)
+    page = visitor.get(f"/sign-in?next=/c/{token}").get_data(as_text=True)
+    assert f'href="/sign-in?next=%2Fc%2F{token}&amp;lang=hi"' in page
+
+
+def test_every_cookie_is_secure_under_an_https_public_url(make_app):
+    client = make_app(PUBLIC_URL="https://rewards.example.com").test_client()
+    answer = client.get("/sign-in?lang=hi", base_url="https://rewards.example.com")
+    cookies = answer.headers.getlist("Set-Cookie")
+    assert {c.split("=", 1)[0] for c in cookies} >= {"device", "lang"}
+    assert all("Secure" in cookie for cookie in cookies), cookies
+
+
+def test_an_answer_that_sets_a_cookie_is_never_kept_by_a_shared_cache(api, app):
+    token = coupon(api)
+    fresh = app.test_client().get(f"/c/{token}")  # no cookie sent: a first visit
+    assert "device=" in fresh.headers.get("Set-Cookie", "")
+    assert fresh.headers["Cache-Control"] == "no-store"
+
+
+def test_a_signed_out_visitor_is_not_told_someone_else_collected_their_coupon(api, visitor):
+    token = coupon(api)
+    assert api.scan(api.login().access_token, token).status == 200
+    text = visible_text(visitor.get(f"/c/{token}").get_data(as_text=True))
+    assert "already been collected" in text and "someone else" not in text and "sign in" in text
+
+
+def test_a_limit_on_the_pages_says_how_long_to_wait_in_whole_words(make_app):
+    app = make_app(SCAN_RATE_LIMIT="1 per minute", PAYOUT_RATE_LIMIT="1 per hour")
+    visitor = Visitor(app.test_client())
+    tokens = Api(TestClientTransport(app.test_client())).generate(3)
+    visitor.sign_in()
+    visitor.post(f"/c/{tokens[0]}")
+    limited = visitor.post(f"/c/{tokens[1]}")
+    assert limited.status_code == 429 and limited.headers["Retry-After"]
+    assert "Wait a minute and try again." in visible_text(limited.get_data(as_text=True))
+    for expected in (303, 429):
+        sent = visitor.post("/me/payouts", {"points": "1", "request_id": payout_form_id(visitor.get("/me/payouts"))})
+        assert sent.status_code == expected
+    assert sent.headers["Retry-After"]
+
+
+def test_a_bad_query_parameter_is_said_as_such(visitor):
+    visitor.sign_in()
+    page = visitor.get("/me?limit=abc")
+    assert page.status_code == 400 and "could not be understood" in visible_text(page.get_data(as_text=True))

@@ -48,7 +48,9 @@ def carries_credentials() -> bool:
 def _add_security_headers(response: Response) -> Response:
     name, value = NOSNIFF
     response.headers[name] = value
-    if carries_credentials():
+    # An answer that sets a cookie (a browser's id, the forms' seed) is one browser's too: a
+    # shared cache must not hand it to the next visitor.
+    if carries_credentials() or "Set-Cookie" in response.headers:
         response.headers["Cache-Control"] = "no-store"
     view = current_app.view_functions.get(request.endpoint or "")
     policy = getattr(view, "content_security_policy", None)

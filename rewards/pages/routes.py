@@ -19,6 +19,7 @@ from ..db import Transaction, get_db
 from ..errors import refusal_for_code
 from ..exceptions import (
     CouponAlreadyRedeemed,
+    IdempotencyKeyReused,
     InsufficientPoints,
     InvalidOtp,
     InvalidRequest,
@@ -57,9 +58,18 @@ def _check_forms() -> None:
 @bp.after_request
 def _after(response: Response) -> Response:
     i18n.remember_choice(response)
-    if request.cookies.get(DEVICE_COOKIE) is None and "new_device" in g:
+    # Every page gives a browser its id, so that a scan sent again later (the offline queue)
+    # carries the same device_id as the first time it was sent.
+    device = _device_id()
+    if request.cookies.get(DEVICE_COOKIE) != device:
         response.set_cookie(
-            DEVICE_COOKIE, g.new_device, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax", path="/"
+            DEVICE_COOKIE,
+            device,
+            max_age=DEVICE_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            path="/",
+            secure=sessions.secure_cookies(),
         )
     return response
 
@@ -69,7 +79,8 @@ def _device_id() -> str:
     kept = request.cookies.get(DEVICE_COOKIE, "")
     if kept and len(kept) <= 64 and kept.isascii() and kept.replace("-", "").isalnum():
         return kept
-    g.new_device = str(uuid.uuid4())
+    if "new_device" not in g:
+        g.new_device = str(uuid.uuid4())
     return g.new_device
 
 
@@ -120,7 +131,7 @@ def send_sign_in_code():
     try:
         code = send_code(phone)
     except RateLimited as refusal:
-        return _sign_in_again(target, messages.refusal(refusal), 429, refusal.retry_after)
+        return _sign_in_again(target, messages.refusal(refusal), 429, messages.retry_after(refusal))
     except OtpDeliveryFailed:
         return _sign_in_again(target, _("The text message could not be sent. Try again in a minute."), 502)
     session[PENDING_PHONE] = phone
@@ -129,9 +140,8 @@ def send_sign_in_code():
     return _see("pages.enter_code", next=target)
 
 
-def _sign_in_again(target: str, error: str, status: int, retry_after: int | None = None) -> tuple[str, int, dict]:
-    headers = {"Retry-After": str(max(1, retry_after))} if retry_after else {}
-    return render_template("pages/sign_in.html", next=target, error=error), status, headers
+def _sign_in_again(target: str, error: str, status: int, headers: dict | None = None) -> tuple[str, int, dict]:
+    return render_template("pages/sign_in.html", next=target, error=error), status, headers or {}
 
 
 @bp.get("/sign-in/code")
@@ -166,12 +176,13 @@ def check_sign_in_code():
             shown_code=session.get(SHOWN_CODE),
             error=messages.refusal(refusal),
         )
-        return page, status
+        return page, status, messages.retry_after(refusal)
     ttl = current_app.config["WEB_SESSION_TTL_SECONDS"]
     with get_db().write() as tx:
+        sessions.end(tx, sessions.CUSTOMER)  # whoever was signed in on this browser before
         raw = sessions.start(tx, sessions.CUSTOMER, now, ttl, user_id=user["id"])
-    session.pop(PENDING_PHONE, None)
-    session.pop(SHOWN_CODE, None)
+    # A new seed for the forms' CSRF tokens: a token from before this sign-in is no good after it.
+    session.clear()
     session.permanent = True
     response = redirect(target, 303)
     sessions.set_cookie(response, sessions.CUSTOMER, raw, ttl)
@@ -182,6 +193,7 @@ def check_sign_in_code():
 def sign_out():
     with get_db().write() as tx:
         sessions.end(tx, sessions.CUSTOMER)
+    session.clear()  # and with it the forms' CSRF seed
     response = _see("pages.home")
     sessions.clear_cookie(response, sessions.CUSTOMER)
     return response
@@ -254,7 +266,9 @@ def _collect(customer: dict, token: str):
                 redeem(tx)
         else:
             # The offline queue sends each waiting scan with its own key: sent twice, it counts once.
-            kept = idempotent.respond(f"user:{user_id}", {"token": token, "device_id": device}, redeem)
+            # The coupon alone is what a retry must repeat (a browser may have lost its device id
+            # between two tries).
+            kept = idempotent.respond(f"user:{user_id}", {"token": token}, redeem)
             if kept.status_code >= 400:
                 raise refusal_for_code(json.loads(kept.get_data())["code"], "")
     except CouponAlreadyRedeemed:
@@ -263,9 +277,8 @@ def _collect(customer: dict, token: str):
         if not messages.is_coupon_refusal(refusal):
             raise
         status, _code = messages.status_of(refusal)
-        headers = {"Retry-After": str(max(1, refusal.retry_after))} if refusal.retry_after else {}
         page, _status = _coupon_page(token, customer, status, messages.refusal(refusal))
-        return page, status, headers
+        return page, status, messages.retry_after(refusal)
     return _see("pages.coupon", token=token)
 
 
@@ -351,9 +364,11 @@ def request_payout_form(customer: dict):
         kept = idempotent.respond(f"user:{user_id}", {"points": points}, hold, key=f"form:{key}")
         if kept.status_code >= 400:
             raise refusal_for_code(json.loads(kept.get_data())["code"], "")
-    except (InsufficientPoints, RateLimited) as refusal:
+    except (InsufficientPoints, RateLimited, IdempotencyKeyReused) as refusal:
+        # Drawn again with a new key: the customer can correct the form and send it.
         status, _code = messages.status_of(refusal)
-        return _payouts_page(customer, status=status, error=messages.refusal(refusal))
+        page, _status = _payouts_page(customer, status=status, error=messages.refusal(refusal))
+        return page, status, messages.retry_after(refusal)
     return _see("pages.payouts", requested=1)
 
 
@@ -365,7 +380,7 @@ def manifest():
     name = current_app.config["PROGRAMME_NAME"]
     body = {
         "name": name,
-        "short_name": name[:12],
+        "short_name": name,
         "start_url": "/me",
         "scope": "/",
         "display": "standalone",

@@ -51,6 +51,7 @@ def init_web(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.jinja_env.globals["programme_name"] = lambda: current_app.config["PROGRAMME_NAME"]
     app.jinja_env.globals["LANGUAGES"] = i18n.NAMES
+    app.jinja_env.globals["switched_to"] = i18n.switched_to
     # Every page links these; fixed paths, not a url_for per page (the coupon page's cost is
     # measured against GET /version's in make bench).
     app.jinja_env.globals["STYLESHEET"] = f"{app.static_url_path}/css/site.css"

@@ -7,6 +7,8 @@ string, date and number of a page follows the same choice.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, request
 
 LANGUAGES = ("en", "hi")
@@ -32,9 +34,20 @@ def select_locale() -> str:
     )
 
 
+def switched_to(language: str) -> str:
+    """This page's address in `language`: its path and every query parameter kept (a sign-in's
+    `next`, a list's `before`), `lang` set."""
+    query = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    return f"{request.path}?{urlencode([*query, ('lang', language)])}"
+
+
 def remember_choice(response: Response) -> Response:
     """Keep a language chosen with ?lang= for the next pages."""
     chosen = chosen_in_query()
     if chosen and request.cookies.get(COOKIE) != chosen:
-        response.set_cookie(COOKIE, chosen, max_age=COOKIE_AGE, path="/", httponly=True, samesite="Lax")
+        from .sessions import secure_cookies
+
+        response.set_cookie(
+            COOKIE, chosen, max_age=COOKIE_AGE, path="/", httponly=True, samesite="Lax", secure=secure_cookies()
+        )
     return response

@@ -75,13 +75,14 @@ def end(tx: Transaction, kind: str) -> None:
 
 def set_cookie(response: Response, kind: str, raw: str, ttl: int) -> None:
     name, path = COOKIES[kind]
-    response.set_cookie(name, raw, max_age=ttl, path=path, httponly=True, samesite="Lax", secure=_secure())
+    response.set_cookie(name, raw, max_age=ttl, path=path, httponly=True, samesite="Lax", secure=secure_cookies())
 
 
 def clear_cookie(response: Response, kind: str) -> None:
     name, path = COOKIES[kind]
-    response.delete_cookie(name, path=path, httponly=True, samesite="Lax", secure=_secure())
+    response.delete_cookie(name, path=path, httponly=True, samesite="Lax", secure=secure_cookies())
 
 
-def _secure() -> bool:
+def secure_cookies() -> bool:
+    """Every cookie of the pages is Secure when people reach the service over https."""
     return current_app.config["PUBLIC_URL"].startswith("https://")

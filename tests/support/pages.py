@@ -56,6 +56,9 @@ class Visitor:
         code = _SHOWN_CODE.search(page.get_data(as_text=True)).group(1)
         done = self.post("/sign-in/code", {"code": code, "next": next_path})
         assert done.status_code == 303, done.get_data(as_text=True)
+        # Signing in renews the forms' CSRF seed: a browser reads the new token off the next page.
+        self.csrf = None
+        self.get("/me/scan")
         return phone
 
     def session_cookie(self) -> Any:

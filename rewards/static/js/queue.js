@@ -3,7 +3,9 @@
  * A scan is kept (localStorage) the moment it is read, with an Idempotency-Key of its own, and
  * sent by itself when the network comes back: the server counts a key once, so a scan is never
  * lost and never counted twice, however often it is sent. A session that ended meanwhile keeps
- * the queue: the customer is asked to sign in again, and the scan page sends it afterwards. */
+ * the queue: the customer is asked to sign in again, and the scan page sends it afterwards.
+ * Each scan belongs to the customer who made it: on a phone two people share, one's waiting
+ * scans are never sent, nor shown, under the other's session. */
 (function () {
   "use strict";
   var STORE = "rewards.waitingScans";
@@ -19,15 +21,24 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
-  function add(token) {
+  function mine(owner) {
+    return load().filter(function (item) { return item.owner === owner; });
+  }
+  function add(token, owner) {
     var items = load();
-    if (!items.some(function (item) { return item.token === token; })) {
-      items.push({ token: token, key: newKey(), at: Date.now() });
+    if (!items.some(function (item) { return item.token === token && item.owner === owner; })) {
+      items.push({ token: token, owner: owner, key: newKey(), at: Date.now() });
       save(items);
     }
   }
-  function remove(token) {
-    save(load().filter(function (item) { return item.token !== token; }));
+  function remove(token, owner) {
+    save(load().filter(function (item) { return !(item.token === token && item.owner === owner); }));
+  }
+  function rekey(token, owner) {
+    save(load().map(function (item) {
+      if (item.token === token && item.owner === owner) { item.key = newKey(); }
+      return item;
+    }));
   }
 
   async function freshCsrfToken() {
@@ -55,14 +66,19 @@
     var path = new URL(response.url).pathname;
     if (path.indexOf("/sign-in") === 0) { return { outcome: "sign-in" }; }
     if (response.status === 400 || response.status === 403) { return { outcome: "csrf" }; }
-    if (response.status === 429 || response.status >= 500) { return { outcome: "later" }; }
-    return { outcome: "sent", url: response.url };
+    // Collected, or an answer that no retry changes (no such coupon, withdrawn, expired): its
+    // page says which.
+    if (response.ok || response.status === 404 || response.status === 410) {
+      return { outcome: "sent", url: response.url };
+    }
+    if (response.status === 422) { return { outcome: "rekey" }; }
+    return { outcome: "later" };  // a limit, a busy server: it stays and is tried again
   }
 
-  /* Send every waiting scan, oldest first. */
-  async function flush(csrf) {
+  /* Send every waiting scan of `owner`, oldest first. */
+  async function flush(csrf, owner) {
     var sent = [];
-    var items = load();
+    var items = mine(owner);
     for (var i = 0; i < items.length; i++) {
       var result = await send(items[i], csrf);
       if (result.outcome === "csrf") {
@@ -71,8 +87,10 @@
         result = await send(items[i], csrf);
       }
       if (result.outcome === "sent") {
-        remove(items[i].token);
+        remove(items[i].token, owner);
         sent.push({ token: items[i].token, url: result.url });
+      } else if (result.outcome === "rekey") {
+        rekey(items[i].token, owner);  // its key was taken by another request: tried again later
       } else if (result.outcome !== "later") {
         return { sent: sent, stopped: result.outcome };
       }
@@ -80,5 +98,5 @@
     return { sent: sent, stopped: null };
   }
 
-  window.rewardsQueue = { add: add, load: load, flush: flush };
+  window.rewardsQueue = { add: add, mine: mine, flush: flush };
 })();

@@ -10,6 +10,7 @@
   if (!page) { return; }
   var form = document.getElementById("typed-code");
   var csrf = form.querySelector("input[name=csrf_token]").value;
+  var owner = page.dataset.owner;
   var cameraButton = document.getElementById("camera-button");
   var viewer = document.getElementById("camera");
   var video = document.getElementById("camera-video");
@@ -24,7 +25,7 @@
   function say(text) { status.textContent = text; }
 
   function showWaiting() {
-    var items = window.rewardsQueue.load();
+    var items = window.rewardsQueue.mine(owner);
     waitingList.textContent = "";
     items.forEach(function (item) {
       var li = document.createElement("li");
@@ -36,14 +37,14 @@
 
   var sending = false;
   async function sendWaiting() {
-    if (sending || window.rewardsQueue.load().length === 0) { return; }
+    if (sending || window.rewardsQueue.mine(owner).length === 0) { return; }
     sending = true;
     try {
-      var result = await window.rewardsQueue.flush(csrf);
+      var result = await window.rewardsQueue.flush(csrf, owner);
       signInAgain.hidden = result.stopped !== "sign-in";
       showWaiting();
       // One scan read and sent at once: show its page, as the typed form would.
-      if (result.sent.length === 1 && window.rewardsQueue.load().length === 0 && page.dataset.follow === "yes") {
+      if (result.sent.length === 1 && window.rewardsQueue.mine(owner).length === 0 && page.dataset.follow === "yes") {
         window.location.assign(result.sent[0].url);
         return;
       }
@@ -65,7 +66,7 @@
   function read(text) {
     var found = TOKEN.exec(text || "");
     if (!found) { say(page.dataset.notACoupon); return false; }
-    window.rewardsQueue.add(found[0].toLowerCase());
+    window.rewardsQueue.add(found[0].toLowerCase(), owner);
     showWaiting();
     page.dataset.follow = "yes";
     sendWaiting();

@@ -1,8 +1,9 @@
 /* The service worker: /me/scan opens with no network, so a customer on a building site can scan
- * while the signal is gone (the scans wait on the phone, see queue.js). Static files come from
- * its cache; the scan page from the network when there is one, else from the cache. */
+ * while the signal is gone (the scans wait on the phone, see queue.js). Everything it keeps
+ * comes from the network when there is one (a new release's files arrive at once), and from its
+ * cache when there is none. Signing out forgets the kept page: it was that customer's. */
 "use strict";
-var CACHE = "rewards-v1";
+var CACHE = "rewards-v2";
 var PAGE = "/me/scan";
 var FILES = [
   "/static/css/site.css",
@@ -40,11 +41,25 @@ self.addEventListener("activate", function (event) {
   );
 });
 
+function keepFile(request, response) {
+  if (response.ok) {
+    var copy = response.clone();
+    caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+  }
+  return response;
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") { return; }
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) { return; }
+  if (request.method === "POST" && url.pathname === "/sign-out") {
+    event.respondWith(
+      caches.open(CACHE).then(function (cache) { return cache.delete(PAGE); }).then(function () { return fetch(request); })
+    );
+    return;
+  }
+  if (request.method !== "GET") { return; }
   if (url.pathname === PAGE) {
     event.respondWith(
       fetch(request).then(keepPage).catch(function () {
@@ -53,7 +68,9 @@ self.addEventListener("fetch", function (event) {
     );
   } else if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(
-      caches.match(request).then(function (kept) { return kept || fetch(request); })
+      fetch(request).then(function (response) { return keepFile(request, response); }).catch(function () {
+        return caches.match(request).then(function (kept) { return kept || Response.error(); });
+      })
     );
   }
 });
