@@ -8,11 +8,13 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 
 from rewards import roles
 
 from .support.client import ADMIN_KEY, Api, TestClientTransport, assert_problem, bearer
+from .support.servers import ROOT
 
 # Four named operators with a role each, and one with a key but no role (so: admin).
 OPERATORS = {
@@ -228,3 +230,16 @@ def test_the_default_operator_keeps_every_route(api):
     assert api.call("GET", f"/coupons/{coupon}/qr.svg", headers={"X-API-Key": ADMIN_KEY}).status == 200
     assert api.call("POST", f"/coupons/{coupon}/void", {"reason": "x"}, {"X-API-Key": ADMIN_KEY}).status == 200
     assert api.call("GET", "/payouts.csv", headers={"X-API-Key": ADMIN_KEY}).status == 200
+
+
+def test_the_spec_gives_each_operator_route_its_roles_and_its_403(app):
+    document = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    for method, rule, capability in operator_rules(app):
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", "{}", rule)
+        (operation,) = [
+            item[method.lower()]
+            for spec_path, item in document["paths"].items()
+            if re.sub(r"\{[^}]+\}", "{}", spec_path) == path
+        ]
+        assert operation["x-roles"] == roles.roles_that_may(capability), (method, rule)
+        assert "403" in operation["responses"], (method, rule)
