@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import audit, clock, stats
+from . import audit, clock, roles, stats
 from .db import get_db
 from .exceptions import InvalidRequest
 from .http import validation
-from .http.guards import require_admin
+from .http.guards import require_operator
 
 bp = Blueprint("operators", __name__)
 
 
 @bp.get("/audit")
-@require_admin
+@require_operator(roles.VIEW)
 def audit_log():
     limit, before = validation.page_params()
     action = validation.query_text("action", 32)
@@ -25,7 +25,7 @@ def audit_log():
 
 
 @bp.get("/stats")
-@require_admin
+@require_operator(roles.VIEW)
 def programme_stats():
     with get_db().snapshot() as tx:
         return stats.stats(tx, clock.now())

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g
 from werkzeug.routing import BaseConverter
 
-from .. import clock
+from .. import clock, roles
 from ..db import Transaction, get_db
 from ..exceptions import InvalidRequest
 from ..http import idempotent, validation
-from ..http.guards import require_admin
+from ..http.guards import require_operator
 from ..http.streaming import streamed
 from . import qr
 from .batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
@@ -30,7 +30,7 @@ class CouponTokenSegment(BaseConverter):
 
 
 @bp.post("/coupons/generate")
-@require_admin
+@require_operator(roles.ISSUE)
 def generate():
     body = validation.json_body()
     count = validation.integer(body, "count", 1, API_MAX_COUNT)
@@ -61,7 +61,7 @@ def generate():
 
 
 @bp.get("/coupons/<coupon_token:token>")
-@require_admin
+@require_operator(roles.VIEW)
 def show_coupon(token: str):
     token = validation.token_in_path(token)
     with get_db().snapshot() as tx:
@@ -69,7 +69,7 @@ def show_coupon(token: str):
 
 
 @bp.post("/coupons/<coupon_token:token>/void")
-@require_admin
+@require_operator(roles.ISSUE)
 def withdraw_coupon(token: str):
     token = validation.token_in_path(token)
     reason = validation.reason(validation.json_body())
@@ -80,7 +80,7 @@ def withdraw_coupon(token: str):
 
 
 @bp.get("/batches")
-@require_admin
+@require_operator(roles.VIEW)
 def list_batches():
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
@@ -88,7 +88,7 @@ def list_batches():
 
 
 @bp.get("/batches/<batch_ref>")
-@require_admin
+@require_operator(roles.VIEW)
 def show_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     with get_db().snapshot() as tx:
@@ -96,7 +96,7 @@ def show_batch(batch_ref: str):
 
 
 @bp.post("/batches/<batch_ref>/void")
-@require_admin
+@require_operator(roles.ISSUE)
 def withdraw_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     reason = validation.reason(validation.json_body())
@@ -107,7 +107,7 @@ def withdraw_batch(batch_ref: str):
 
 
 @bp.get("/batches/<batch_ref>/coupons.csv")
-@require_admin
+@require_operator(roles.TOKENS)
 def export_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     with get_db().snapshot() as tx:
@@ -116,7 +116,7 @@ def export_batch(batch_ref: str):
 
 
 @bp.get("/batches/<batch_ref>/sheet.pdf")
-@require_admin
+@require_operator(roles.TOKENS)
 def print_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     with get_db().snapshot() as tx:
@@ -135,7 +135,7 @@ def print_batch(batch_ref: str):
 
 @bp.get("/coupons/<coupon_token:token>/qr.svg", defaults={"kind": "svg"})
 @bp.get("/coupons/<coupon_token:token>/qr.png", defaults={"kind": "png"})
-@require_admin
+@require_operator(roles.TOKENS)
 def coupon_qr(token: str, kind: str):
     token = validation.token_in_path(token)
     scale = validation.query_integer("scale", 1, qr.MAX_SCALE, qr.DEFAULT_SCALE)

@@ -1,5 +1,5 @@
 """Who is calling: a bearer token naming a user, the operator's X-API-Key, or a page's session
-cookie."""
+cookie; and whether an operator's role allows what a route does (rewards/roles.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from .. import clock
+from .. import clock, roles
 from ..auth.tokens import InvalidToken, read_access_token
 from ..db import get_db
-from ..exceptions import Unauthorized
+from ..exceptions import Forbidden, Unauthorized
+
+View = Callable[..., Any]
 
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rewards"'}
 
@@ -66,11 +68,6 @@ def operator() -> str | None:
     return found
 
 
-def has_admin_key() -> bool:
-    """True when X-API-Key is present and right; a present but wrong key is a 401."""
-    return operator() is not None
-
-
 def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view runs only for a valid bearer token; the user is `g.user`."""
 
@@ -82,15 +79,54 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
-    """The view runs only with an operator's X-API-Key; the operator's name is `g.operator`."""
+def require_operator(capability: str) -> Callable[[View], View]:
+    """The view runs only with an operator's X-API-Key whose role allows `capability`; the
+    operator's name is `g.operator`."""
 
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        name = operator()
-        if name is None:
-            raise Unauthorized("This route needs an operator key in X-API-Key.")
-        g.operator = name
-        return view(*args, **kwargs)
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            name = operator()
+            if name is None:
+                raise Unauthorized("This route needs an operator key in X-API-Key.")
+            g.operator = _allowed(name, capability)
+            return view(*args, **kwargs)
 
-    return wrapped
+        return _needs(wrapped, capability)
+
+    return decorate
+
+
+def accept_operator(capability: str) -> Callable[[View], View]:
+    """For a route a user reads with their bearer token and an operator with X-API-Key: with a
+    key, its role must allow `capability` and `g.operator` is the name; without one,
+    `g.operator` is None and the view asks for the bearer token itself."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            name = operator()
+            g.operator = None if name is None else _allowed(name, capability)
+            return view(*args, **kwargs)
+
+        return _needs(wrapped, capability)
+
+    return decorate
+
+
+def _allowed(name: str, capability: str) -> str:
+    """`name`, when that operator's role allows `capability`; a 403 naming the roles that do
+    otherwise. Checked before the view reads its body, so a refusal claims no Idempotency-Key,
+    writes nothing and is not audited."""
+    role = roles.role_of(name, current_app.config["OPERATOR_ROLES"])
+    if not roles.may(role, capability):
+        allowed = roles.roles_that_may(capability)
+        needed = " or ".join([", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1 else allowed)
+        raise Forbidden(f"This needs the role {needed}; the operator {name} has the role {role}.")
+    return name
+
+
+def _needs(view: View, capability: str) -> View:
+    # Kept on the view, so the test of roles reads off url_map what each route needs.
+    view.operator_capability = capability  # type: ignore[attr-defined]
+    return view

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from .. import clock
+from .. import clock, roles
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, InvalidRequest
 from ..http import idempotent, validation
-from ..http.guards import bearer_user, has_admin_key, require_admin
+from ..http.guards import accept_operator, bearer_user, require_operator
 from .service import MAX_ADJUSTMENT, adjust, find_user, read_wallet
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
@@ -24,9 +24,9 @@ def my_wallet():
 
 
 @bp.get("/<user_ref>/wallet")
+@accept_operator(roles.VIEW)
 def user_wallet(user_ref: str):
-    admin = has_admin_key()
-    caller = None if admin else bearer_user()
+    caller = None if g.operator else bearer_user()
     user_id = validation.id_in_path(user_ref, "user")
     if caller is not None and caller["id"] != user_id:
         raise Forbidden("A user may read only their own wallet.")
@@ -36,7 +36,7 @@ def user_wallet(user_ref: str):
 
 
 @bp.get("")
-@require_admin
+@require_operator(roles.VIEW)
 def find_by_phone():
     """An operator looks a customer up by phone."""
     phone = validation.query_text("phone", 32) or ""
@@ -49,7 +49,7 @@ def find_by_phone():
 
 
 @bp.post("/<user_ref>/adjustments")
-@require_admin
+@require_operator(roles.FINANCE_ACTIONS)
 def adjust_balance(user_ref: str):
     user_id = validation.id_in_path(user_ref, "user")
     body = validation.json_body()

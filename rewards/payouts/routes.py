@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g
 
-from .. import clock
+from .. import clock, roles
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, InvalidRequest
 from ..http import idempotent, validation
-from ..http.guards import bearer_user, has_admin_key, require_admin, require_user
+from ..http.guards import accept_operator, bearer_user, require_operator, require_user
 from ..http.streaming import streamed
 from ..ledger.service import user_exists
 from .service import MAX_POINTS, MAX_REFERENCE, STATUSES, approve, csv_lines, payout_page, reject, request_payout
@@ -39,8 +39,9 @@ def list_mine():
 
 
 @bp.get("/users/<user_ref>/payouts")
+@accept_operator(roles.VIEW)
 def list_users(user_ref: str):
-    caller = None if has_admin_key() else bearer_user()
+    caller = None if g.operator else bearer_user()
     user_id = validation.id_in_path(user_ref, "user")
     if caller is not None and caller["id"] != user_id:
         raise Forbidden("A user may read only their own payouts.")
@@ -51,7 +52,7 @@ def list_users(user_ref: str):
 
 
 @bp.get("/payouts")
-@require_admin
+@require_operator(roles.VIEW)
 def list_all():
     status = _status()
     limit, before = validation.page_params()
@@ -60,7 +61,7 @@ def list_all():
 
 
 @bp.get("/payouts.csv")
-@require_admin
+@require_operator(roles.FINANCE_ACTIONS)
 def export():
     status = _status()
     suffix = f"-{status}" if status else ""
@@ -68,7 +69,7 @@ def export():
 
 
 @bp.post("/payouts/<payout_ref>/approve")
-@require_admin
+@require_operator(roles.FINANCE_ACTIONS)
 def approve_one(payout_ref: str):
     payout_id = validation.id_in_path(payout_ref, "payout")
     reference = validation.text(validation.json_body(), "reference", MAX_REFERENCE)
@@ -79,7 +80,7 @@ def approve_one(payout_ref: str):
 
 
 @bp.post("/payouts/<payout_ref>/reject")
-@require_admin
+@require_operator(roles.FINANCE_ACTIONS)
 def reject_one(payout_ref: str):
     payout_id = validation.id_in_path(payout_ref, "payout")
     reason = validation.reason(validation.json_body())

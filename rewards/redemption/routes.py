@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g
 
-from .. import clock
+from .. import clock, roles
 from ..db import Transaction, get_db
 from ..http import idempotent, validation
-from ..http.guards import require_admin, require_user
+from ..http.guards import require_operator, require_user
 from .reversal import reverse_scan
 from .service import redeem_coupon
 
@@ -39,7 +39,7 @@ def scan():
 
 
 @bp.post("/scans/<scan_ref>/reverse")
-@require_admin
+@require_operator(roles.FINANCE_ACTIONS)
 def reverse(scan_ref: str):
     scan_id = validation.id_in_path(scan_ref, "scan")
     body = validation.json_body()

@@ -17,6 +17,7 @@ HERMETIC = {
     "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
     "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
     "ADMIN_API_KEYS": "",
+    "OPERATOR_ROLES": "",
     # Every test client calls from 127.0.0.1; tests of a limit set their own.
     "AUTH_IP_RATE_LIMIT": "100000 per hour",
     "SCAN_RATE_LIMIT": "30 per minute",

@@ -90,6 +90,7 @@ def service_env(database: TestDatabase, env: dict[str, str] | None = None) -> di
             "JWT_SECRET": DEVELOPMENT_VALUES["JWT_SECRET"],
             "ADMIN_API_KEY": DEVELOPMENT_VALUES["ADMIN_API_KEY"],
             "ADMIN_API_KEYS": "",
+            "OPERATOR_ROLES": "",
             "COUPON_URL_TEMPLATE": "{token}",
             "PROGRAMME_NAME": "Rewards",
             "DATABASE_URL": database.url,
