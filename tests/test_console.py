@@ -259,6 +259,10 @@ def test_pages_not_built_yet_answer_the_404_page(visitor):
     for path in ("/console/coupons", "/console/users", "/console/payouts", "/console/audit"):
         page = visitor.get(path)
         assert page.status_code == 404 and page.mimetype == "text/html"
+        html = page.get_data(as_text=True)
+        assert "Not found" in visible_text(html) and ">Batches</a>" in html and ">Sign out</button>" in html
+    signed_out = Visitor(visitor.client.application.test_client()).get("/console/payouts")
+    assert signed_out.status_code == 404 and ">Batches</a>" not in signed_out.get_data(as_text=True)
 
 
 # Roles -----------------------------------------------------------------------------------------

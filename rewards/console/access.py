@@ -38,6 +38,17 @@ def current_operator() -> Operator | None:
     return g.console_operator
 
 
+def operator_for_error_page(status: int) -> Operator | None:
+    """The operator, for the navigation of a console error page; None when the database is the
+    trouble (a 5xx), so the error page never fails in its turn."""
+    if status >= 500:
+        return None
+    try:
+        return current_operator()
+    except Exception:  # noqa: BLE001 (the page must still be drawn)
+        return None
+
+
 def forbidden(operator: Operator, capability: str) -> tuple[str, int]:
     page = render_template(
         "console/forbidden.html",
