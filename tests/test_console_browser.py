@@ -96,10 +96,28 @@ def test_an_operator_signs_in_makes_prints_and_voids_a_batch_and_signs_out(serve
     assert {name: v for name, v in found.items() if v} == {}
 
 
+def programme_with_some_activity(server) -> int:
+    """Two batches, a few coupons collected, a payout waiting: pages with something to show."""
+    admin = {"X-API-Key": ADMIN_KEY}
+    server.api.call("POST", "/coupons/generate", {"count": 12, "points": 5, "label": "trial"}, admin)
+    made = server.api.call("POST", "/coupons/generate", {"count": 40, "points": 10, "label": "diwali"}, admin)
+    batch_id = made.body["batch"]["id"]
+    csv = server.api.call("GET", f"/batches/{batch_id}/coupons.csv", headers=admin)
+    tokens = [line.split(",")[0] for line in csv.data.decode().splitlines()[1:]]
+    customer = server.api.login()
+    for token in tokens[:5]:
+        assert server.api.scan(customer.access_token, token).status == 200
+    asked = server.api.call(
+        "POST", "/users/me/payouts", {"points": 20}, {"Authorization": f"Bearer {customer.access_token}"}
+    )
+    assert asked.status == 201, asked.body
+    return batch_id
+
+
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_every_console_page_fits_the_screen(server, chromium, tmp_path, size):
-    made = server.api.call("POST", "/coupons/generate", {"count": 40, "points": 10}, {"X-API-Key": ADMIN_KEY})
-    batch_id = made.body["batch"]["id"]
+    """Also `make screenshots`: with REWARDS_SCREENSHOTS set, the pictures the README shows."""
+    batch_id = programme_with_some_activity(server)
     context = chromium.new_context(viewport=PHONE if size == "phone" else DESKTOP, is_mobile=size == "phone")
     page = context.new_page()
     wide = {}
