@@ -141,3 +141,36 @@ def test_every_console_page_fits_the_screen(server, chromium, tmp_path, size):
     finally:
         context.close()
     assert {name: px for name, px in wide.items() if px > 0} == {}
+
+
+def test_a_viewer_sees_no_button_it_may_not_use_and_the_refusal_pages_pass_axe(gunicorn, chromium):
+    viewer_key = "v" * 32
+    server = gunicorn(workers=2, ADMIN_API_KEYS=f"vera:{viewer_key}", OPERATOR_ROLES="vera:viewer")
+    made = server.api.call("POST", "/coupons/generate", {"count": 3}, {"X-API-Key": ADMIN_KEY})
+    batch_id = made.body["batch"]["id"]
+    context = chromium.new_context(viewport=DESKTOP, bypass_csp=True)
+    page = context.new_page()
+    found = {}
+    try:
+        page.goto(f"{server.url}/console/sign-in")
+        page.get_by_label("Operator key").fill(viewer_key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("vera (viewer)")).to_be_visible()
+        page.goto(f"{server.url}/console/batches")
+        expect(page.get_by_role("link", name=re.compile(f"#{batch_id}"))).to_be_visible()
+        expect(page.get_by_role("button", name="Create batch")).to_have_count(0)
+        page.goto(f"{server.url}/console/batches/{batch_id}")
+        for name in ("Download PDF", "Download CSV"):
+            expect(page.get_by_role("link", name=name)).to_have_count(0)
+        expect(page.get_by_role("button", name="Void batch")).to_have_count(0)
+        refused = page.goto(f"{server.url}/console/batches/{batch_id}/sheet.pdf")
+        assert refused.status == 403
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+        found["forbidden"] = axe_violations(page)
+        missing = page.goto(f"{server.url}/console/payouts")
+        assert missing.status == 404
+        expect(page.get_by_role("navigation", name="Console")).to_be_visible()
+        found["not-found"] = axe_violations(page)
+    finally:
+        context.close()
+    assert {name: v for name, v in found.items() if v} == {}
