@@ -18,6 +18,7 @@ from .auth import routes as auth_routes
 from .auth.otp import otp_key
 from .cli import register_commands
 from .config import build_config, read_environment
+from .console import routes as console_routes
 from .coupons import routes as coupon_routes
 from .db import open_database
 from .errors import register_error_handlers
@@ -104,5 +105,6 @@ def register_blueprints(app: Flask) -> None:
         operators,
         docs,
         page_routes,
+        console_routes,
     ):
         app.register_blueprint(module.bp)

@@ -21,6 +21,8 @@ ACTIONS = (
     "user.adjust",
     "payout.approve",
     "payout.reject",
+    "operator.sign_in",
+    "operator.sign_out",
 )
 
 

@@ -56,6 +56,15 @@ def operator() -> str | None:
     given = request.headers.get("X-API-Key")
     if given is None:
         return None
+    found = operator_for_key(given)
+    if found is None:
+        raise Unauthorized("The X-API-Key is wrong.")
+    return found
+
+
+def operator_for_key(given: str) -> str | None:
+    """The name of the operator whose key `given` is, or None (X-API-Key and the console's
+    sign-in check keys alike)."""
     given_bytes = given.encode("utf-8", "surrogateescape")
     found = None
     # Every key is compared, each in constant time, so response timing says nothing about
@@ -63,8 +72,6 @@ def operator() -> str | None:
     for name, key in current_app.config["OPERATOR_KEYS"].items():
         if hmac.compare_digest(given_bytes, key.encode()):
             found = name
-    if found is None:
-        raise Unauthorized("The X-API-Key is wrong.")
     return found
 
 

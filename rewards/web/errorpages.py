@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 
 
@@ -34,7 +34,14 @@ def error_page(status: int, headers: dict[str, str] | None = None, *, form_expir
     heading, message = _words(status, form_expired)
     from flask import g
 
-    html = render_template("error.html", heading=heading, message=message, customer=g.get("customer"))
+    if request.path.startswith("/console"):
+        from ..console.access import operator_for_error_page
+
+        html = render_template(
+            "console/error.html", heading=heading, message=message, operator=operator_for_error_page(status)
+        )
+    else:
+        html = render_template("error.html", heading=heading, message=message, customer=g.get("customer"))
     response = Response(html, status=status, mimetype="text/html")
     for name, value in (headers or {}).items():
         response.headers[name] = value

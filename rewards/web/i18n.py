@@ -15,6 +15,7 @@ LANGUAGES = ("en", "hi")
 DEFAULT = "en"
 COOKIE = "lang"
 COOKIE_AGE = 365 * 86_400
+CONSOLE = "/console"
 # What each language calls itself, for the switch on every page.
 NAMES = {"en": "English", "hi": "हिन्दी"}
 
@@ -25,6 +26,9 @@ def chosen_in_query() -> str | None:
 
 
 def select_locale() -> str:
+    # The operator's console is English for now: its strings are not in the Hindi catalogue.
+    if request.path.startswith(CONSOLE):
+        return DEFAULT
     remembered = request.cookies.get(COOKIE)
     return (
         chosen_in_query()

@@ -1,0 +1,107 @@
+"""The console's blueprint: signing in and out, and the dashboard. Forms post back and
+redirect (post/redirect/get), every change is the API's own service call in its transaction."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from .. import audit, clock, ratelimit, stats
+from ..auth.login import client_address
+from ..db import get_db
+from ..exceptions import RateLimited
+from ..http.guards import operator_for_key
+from ..roles import VIEW
+from ..web import csrf, sessions
+from . import charts
+from .access import Operator, current_operator, needs
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+# An operator key is at most this long; anything longer is not one (and is not hashed).
+MAX_KEY = 200
+
+
+@bp.before_request
+def _check_forms() -> None:
+    # A path routing refused (http/routing.py) is its 404, whatever the form holds.
+    if request.method == "POST" and request.routing_exception is None:
+        csrf.protect()
+
+
+@bp.app_template_filter("number")
+def _number(value: int) -> str:
+    return format_decimal(value)
+
+
+@bp.context_processor
+def _drawing() -> dict:
+    return {"counts_bar": charts.counts_bar}
+
+
+@bp.get("/sign-in")
+def sign_in():
+    if current_operator() is not None:
+        return redirect(url_for("console.dashboard"), 303)
+    return render_template("console/sign_in.html", error=None)
+
+
+@bp.post("/sign-in")
+def check_key():
+    given = request.form.get("key", "")
+    name = operator_for_key(given) if 0 < len(given) <= MAX_KEY else None
+    now = clock.now()
+    try:
+        with get_db().write() as tx:
+            # Every attempt counts, right or wrong, on the counter /auth/otp and /auth/verify
+            # use: past the limit a right key is refused too, or guessing would go on.
+            ratelimit.count(
+                tx,
+                f"auth-ip:{client_address()}",
+                current_app.config["AUTH_IP_RATE_LIMIT"],
+                now,
+                "Too many sign-ins from this address; wait.",
+            )
+            if name is None:
+                raw = None
+            else:
+                ttl = current_app.config["CONSOLE_SESSION_TTL_SECONDS"]
+                raw = sessions.start(tx, sessions.OPERATOR, now, ttl, operator=name)
+                audit.record(tx, name, "operator.sign_in", f"operator:{name}", None, {}, now)
+    except RateLimited as refusal:
+        minutes = max(1, round((refusal.retry_after or 60) / 60))
+        error = _("Too many sign-ins from this address. Wait %(minutes)d minutes and try again.", minutes=minutes)
+        page = render_template("console/sign_in.html", error=error)
+        return page, 429, {"Retry-After": str(max(1, refusal.retry_after or 1))}
+    if raw is None:
+        return render_template("console/sign_in.html", error=_("That operator key is wrong.")), 401
+    response = redirect(url_for("console.dashboard"), 303)
+    sessions.set_cookie(response, sessions.OPERATOR, raw, current_app.config["CONSOLE_SESSION_TTL_SECONDS"])
+    return response
+
+
+@bp.post("/sign-out")
+def sign_out():
+    operator = current_operator()
+    now = clock.now()
+    with get_db().write() as tx:
+        sessions.end(tx, sessions.OPERATOR)
+        if operator is not None:
+            audit.record(tx, operator.name, "operator.sign_out", f"operator:{operator.name}", None, {}, now)
+    response: Response = redirect(url_for("console.sign_in"), 303)
+    sessions.clear_cookie(response, sessions.OPERATOR)
+    return response
+
+
+@bp.get("")
+@needs(VIEW)
+def dashboard(operator: Operator):
+    with get_db().snapshot() as tx:
+        figures = stats.stats(tx, clock.now())
+        pending = tx.scalar("SELECT count(*) FROM payouts WHERE status = 'pending'")
+    chart = charts.scans_per_day(figures["scans_per_day"], _("Scans per day"))
+    return render_template("console/dashboard.html", operator=operator, stats=figures, chart=chart, pending=pending)
+
+
+from . import batches  # noqa: E402,F401  (its views are on bp)
