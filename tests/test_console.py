@@ -255,13 +255,62 @@ def test_the_downloads_stream_what_the_api_streams(api, client, visitor):
 
 def test_pages_not_built_yet_answer_the_404_page(visitor):
     sign_in(visitor)
-    for path in ("/console/coupons", "/console/users", "/console/payouts", "/console/audit"):
+    for path in ("/console/users", "/console/payouts", "/console/audit"):
         page = visitor.get(path)
         assert page.status_code == 404 and page.mimetype == "text/html"
         html = page.get_data(as_text=True)
         assert "Not found" in visible_text(html) and ">Batches</a>" in html and ">Sign out</button>" in html
     signed_out = Visitor(visitor.client.application.test_client()).get("/console/payouts")
     assert signed_out.status_code == 404 and ">Batches</a>" not in signed_out.get_data(as_text=True)
+
+
+# Coupons ---------------------------------------------------------------------------------------
+
+
+def test_a_coupon_is_found_by_its_token_or_the_address_a_phone_read(api, visitor):
+    token = api.generate(1)[0]
+    sign_in(visitor)
+    form = visitor.get("/console/coupons").get_data(as_text=True)
+    assert 'for="token">Token<' in form and ">Find</button>" in form
+    for typed in (token, token.upper(), f"  {token} ", f"https://rewards.example/c/{token}"):
+        found = visitor.get("/console/coupons", query_string={"token": typed})
+        assert found.status_code == 303 and found.headers["Location"] == f"/console/coupons/{token}"
+    page = visible_text(visitor.get(f"/console/coupons/{token}").get_data(as_text=True))
+    assert "Status active" in page and "Not scanned." in page
+    refused = visitor.get("/console/coupons", query_string={"token": "not-a-token"})
+    assert refused.status_code == 400 and "nor the address of one" in visible_text(refused.get_data(as_text=True))
+    missing = visitor.get("/console/coupons/0b7f5d0e-8b7a-4c1e-9a0e-6f7c2f0d1a11")
+    assert missing.status_code == 404 and ">Batches</a>" in missing.get_data(as_text=True)
+
+
+def test_a_coupons_page_shows_its_scan_and_a_coupon_is_voided_with_its_reason(api, visitor, db):
+    scanned, other = api.generate(2)
+    login = api.login()
+    assert api.scan(login.access_token, scanned, device_id="phone-7").status == 200
+    sign_in(visitor)
+    page = visible_text(visitor.get(f"/console/coupons/{scanned}").get_data(as_text=True))
+    assert "Status redeemed" in page and f"Customer {login.user['id']}" in page and "phone-7" in page
+    assert "Void coupon" not in page  # a redeemed coupon is reversed, not voided
+    refused = visitor.post(f"/console/coupons/{scanned}/void", {"reason": "leak"})
+    assert refused.status_code == 409 and "reverse its scan" in visible_text(refused.get_data(as_text=True))
+    assert visitor.post(f"/console/coupons/{other}/void", {"reason": ""}).status_code == 400
+    done = visitor.post(f"/console/coupons/{other}/void", {"reason": "photo on a forum"})
+    assert done.status_code == 303
+    after = visible_text(visitor.get(done.headers["Location"]).get_data(as_text=True))
+    assert "The coupon is void." in after and "Status void" in after and "photo on a forum" in after
+    assert db.scalar("SELECT status FROM coupons WHERE token = ?", (other,)) == "void"
+    assert actions(db)[-1] == ("admin", "coupon.void")
+
+
+def test_a_viewer_sees_a_coupon_but_may_not_void_it(make_app, db):
+    app = make_app(**ROLES)
+    token = Api(TestClientTransport(app.test_client())).generate(1)[0]
+    viewer = Visitor(app.test_client())
+    sign_in(viewer, VIEWER_KEY)
+    page = viewer.get(f"/console/coupons/{token}").get_data(as_text=True)
+    assert page and "Void coupon" not in page
+    assert viewer.post(f"/console/coupons/{token}/void", {"reason": "x"}).status_code == 403
+    assert db.scalar("SELECT status FROM coupons") == "active"
 
 
 # Roles -----------------------------------------------------------------------------------------
