@@ -31,6 +31,16 @@ def phone(chromium):
     context.close()
 
 
+@pytest.fixture
+def phone_without_worker(chromium):
+    """For the offline queue's walks: Chromium's emulated offline (and a route's abort) does not
+    always hold back a request a service worker passes on to the network, so these pages run
+    without it; the worker's own walk is test_the_scan_page_opens_with_no_network."""
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, service_workers="block")
+    yield context
+    context.close()
+
+
 def printed_addresses(server, count: int, points: int) -> list[str]:
     """Print a batch's sheet and read its codes back, as a phone's camera would."""
     made = server.api.call("POST", "/coupons/generate", {"count": count, "points": points}, {"X-API-Key": ADMIN_KEY})
@@ -134,10 +144,10 @@ def test_the_camera_reads_a_printed_code_where_the_browser_has_no_barcode_detect
         browser.close()
 
 
-def test_scans_made_offline_wait_on_the_phone_and_are_sent_once_when_the_network_returns(server, chromium, tmp_path):
-    # No service worker here: Chromium's emulated offline does not hold back every request a
-    # service worker passes on, and this test is about the queue (the next one, the worker).
-    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, service_workers="block")
+def test_scans_made_offline_wait_on_the_phone_and_are_sent_once_when_the_network_returns(
+    server, phone_without_worker, tmp_path
+):
+    context = phone_without_worker
     first, second = printed_addresses(server, 2, 9)
     page = context.new_page()
     page.goto(f"{server.url}/sign-in?next=/me/scan")
@@ -164,30 +174,25 @@ def test_scans_made_offline_wait_on_the_phone_and_are_sent_once_when_the_network
     with server.probe() as db:
         assert db.scalar("SELECT count(*) FROM idempotency_keys") == 2
         assert db.scalar("SELECT count(*) FROM ledger_entries") == 2
-    context.close()
 
 
-def test_the_scan_page_opens_with_no_network_and_keeps_what_waits(server, phone):
-    address = printed_addresses(server, 1, 9)[0]
+def test_the_scan_page_opens_with_no_network(server, phone):
     page = phone.new_page()
     page.goto(f"{server.url}/sign-in?next=/me/scan")
     sign_in(page, fresh_phone())
     page.evaluate("async () => { await navigator.serviceWorker.ready; }")
     page.reload()  # now under the service worker, which keeps the page for offline use
     expect(page.get_by_role("button", name="Scan with camera")).to_be_visible()
-    page.route("**/c/**", lambda route: route.abort("internetdisconnected"))
-    page.get_by_label("Coupon code").fill(address)
-    page.get_by_role("button", name="Redeem").click()
-    expect(page.get_by_role("region", name="Waiting to be sent").get_by_role("listitem")).to_have_count(1)
     phone.set_offline(True)
-    page.reload()  # no network: the service worker serves the page, and the scan still waits
+    page.reload()  # no network: the service worker serves the page, its form and its scripts
     expect(page.get_by_role("heading", name="Scan a coupon")).to_be_visible()
-    expect(page.get_by_role("region", name="Waiting to be sent").get_by_role("listitem")).to_have_count(1)
     expect(page.get_by_label("Coupon code")).to_be_visible()
+    expect(page.get_by_role("button", name="Scan with camera")).to_be_visible()
     phone.set_offline(False)
 
 
-def test_a_waiting_scan_survives_a_session_that_ended_meanwhile(server, phone):
+def test_a_waiting_scan_survives_a_session_that_ended_meanwhile(server, phone_without_worker):
+    phone = phone_without_worker
     address = printed_addresses(server, 1, 3)[0]
     page = phone.new_page()
     number = fresh_phone()
@@ -353,9 +358,10 @@ def test_with_scripts_disabled_a_customer_still_signs_in_collects_and_redeems_a_
         context.close()
 
 
-def test_on_a_shared_phone_a_waiting_scan_stays_its_owners(server, phone):
+def test_on_a_shared_phone_a_waiting_scan_stays_its_owners(server, phone_without_worker):
     """A scans with no network and signs out; B signs in on the same phone: B never sends, sees or
     gets A's waiting scan, and A's is sent when A signs in again."""
+    phone = phone_without_worker
     address = printed_addresses(server, 1, 11)[0]
     page = phone.new_page()
     first, second = fresh_phone(), fresh_phone()

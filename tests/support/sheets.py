@@ -17,6 +17,10 @@ from PIL import Image
 from rewards.coupons import sheet
 from rewards.coupons.pdf_stream import PAGE_HEIGHT
 
+# A sheet holds QR codes only. Read with every format, a run of modules or a caption now and then
+# reads as a short linear barcode ("2126"), which no phone camera pointed at a QR code would see.
+QR_ONLY = zxingcpp.BarcodeFormat.QRCode
+
 
 def read_sheet(data: bytes) -> tuple[list[str], str, int]:
     """Every QR code's text, all the page text, and the number of pages."""
@@ -27,7 +31,7 @@ def read_sheet(data: bytes) -> tuple[list[str], str, int]:
     try:
         for page in document:
             # 144 dpi: what an office printer's output looks like to a phone camera, roughly.
-            codes += [result.text for result in zxingcpp.read_barcodes(page.render(scale=2).to_pil())]
+            codes += [result.text for result in zxingcpp.read_barcodes(page.render(scale=2).to_pil(), formats=QR_ONLY)]
             text.append(page.get_textpage().get_text_range())
         return codes, "\n".join(text), len(document)
     finally:
