@@ -417,9 +417,19 @@ def test_every_cookie_is_secure_under_an_https_public_url(make_app):
     assert all("Secure" in cookie for cookie in cookies), cookies
 
 
+def test_a_glance_at_a_coupon_by_someone_signed_out_leaves_no_cookie(api, app):
+    # A passer-by or a link preview is given no id; whoever signs in is, before any scan.
+    token = coupon(api)
+    glance = app.test_client().get(f"/c/{token}")
+    assert glance.status_code == 200 and glance.headers.getlist("Set-Cookie") == []
+    visitor = Visitor(app.test_client())
+    visitor.sign_in(next_path=f"/c/{token}")
+    assert visitor.client.get_cookie("device") is not None
+
+
 def test_an_answer_that_sets_a_cookie_is_never_kept_by_a_shared_cache(api, app):
     token = coupon(api)
-    fresh = app.test_client().get(f"/c/{token}")  # no cookie sent: a first visit
+    fresh = app.test_client().get(f"/sign-in?next=/c/{token}")  # no cookie sent: a first visit
     assert "device=" in fresh.headers.get("Set-Cookie", "")
     assert fresh.headers["Cache-Control"] == "no-store"
 

@@ -46,6 +46,9 @@ DEVICE_COOKIE_AGE = 10 * 365 * 86_400
 # What the sign-in form remembers between its two steps, in the signed forms cookie.
 PENDING_PHONE = "sign_in_phone"
 SHOWN_CODE = "sign_in_code"
+SIGN_IN_ENDPOINTS = frozenset(
+    {"pages.sign_in", "pages.send_sign_in_code", "pages.enter_code", "pages.check_sign_in_code"}
+)
 
 
 @bp.before_request
@@ -58,8 +61,8 @@ def _check_forms() -> None:
 @bp.after_request
 def _after(response: Response) -> Response:
     i18n.remember_choice(response)
-    # Every page gives a browser its id, so that a scan sent again later (the offline queue)
-    # carries the same device_id as the first time it was sent.
+    if not _gives_device_id():
+        return response
     device = _device_id()
     if request.cookies.get(DEVICE_COOKIE) != device:
         response.set_cookie(
@@ -72,6 +75,14 @@ def _after(response: Response) -> Response:
             secure=sessions.secure_cookies(),
         )
     return response
+
+
+def _gives_device_id() -> bool:
+    """A browser gets its id where a scan can follow, so that a scan sent again later (the
+    offline queue) carries the device_id it was first sent with: on signing in and on every page
+    a signed-in customer sees. A glance at a coupon's page by someone signed out (a passer-by, a
+    link preview) leaves no cookie."""
+    return request.endpoint in SIGN_IN_ENDPOINTS or g.get("customer") is not None
 
 
 def _device_id() -> str:
@@ -218,7 +229,6 @@ def _coupon_page(token: str, customer: dict | None, status: int = 200, problem: 
         coupon = find_coupon(tx, token, now)
         balance = _balance(tx, customer["id"]) if customer else None
     state = _state(coupon, customer)
-    _device_id()
     page = render_template(
         "pages/coupon.html", coupon=coupon, state=state, customer=customer, balance=balance, problem=problem
     )

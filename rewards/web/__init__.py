@@ -8,8 +8,10 @@ import hashlib
 import hmac
 
 from flask import Flask, Response, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
 
 from . import formatting, i18n
 
@@ -24,6 +26,20 @@ CONTENT_SECURITY_POLICY = (
     "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+class FormsCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie (it carries only the CSRF seed), its signer built once for the
+    app's keys rather than on every request, pages or not."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._signers:
+            self._signers[keys] = super().get_signing_serializer(app)
+        return self._signers[keys]
 
 
 def init_web(app: Flask) -> None:
@@ -47,8 +63,10 @@ def init_web(app: Flask) -> None:
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT,
         BABEL_TRANSLATION_DIRECTORIES="translations",
     )
+    app.session_interface = FormsCookie()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.install_page_gettext(app)
     app.jinja_env.globals["programme_name"] = lambda: current_app.config["PROGRAMME_NAME"]
     app.jinja_env.globals["LANGUAGES"] = i18n.NAMES
     app.jinja_env.globals["switched_to"] = i18n.switched_to

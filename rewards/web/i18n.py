@@ -7,9 +7,15 @@ string, date and number of a page follows the same choice.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from flask import Response, request
+from babel import Locale
+from babel.support import Translations
+from flask import Flask, Response, has_request_context, request
+from flask_babel import get_translations
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LANGUAGES = ("en", "hi")
 DEFAULT = "en"
@@ -18,23 +24,59 @@ COOKIE_AGE = 365 * 86_400
 CONSOLE = "/console"
 # What each language calls itself, for the switch on every page.
 NAMES = {"en": "English", "hi": "हिन्दी"}
+# Parsed once: Flask-Babel takes a Locale as it is, where a code would be parsed (and its data
+# file looked for on disk) on every request.
+LOCALES = {code: Locale.parse(code) for code in LANGUAGES}
 
 
 def chosen_in_query() -> str | None:
+    if b"lang=" not in request.query_string:
+        return None  # most pages: no need to parse the query
     value = request.args.get("lang")
     return value if value in LANGUAGES else None
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     # The operator's console is English for now: its strings are not in the Hindi catalogue.
     if request.path.startswith(CONSOLE):
-        return DEFAULT
+        return LOCALES[DEFAULT]
     remembered = request.cookies.get(COOKIE)
-    return (
+    code = (
         chosen_in_query()
         or (remembered if remembered in LANGUAGES else None)
-        or request.accept_languages.best_match(LANGUAGES)
+        or _best_match(request.headers.get("Accept-Language", ""))
         or DEFAULT
+    )
+    return LOCALES[code]
+
+
+@lru_cache(maxsize=512)
+def _best_match(header: str) -> str | None:
+    # Browsers send a handful of distinct headers; parsing and matching each again on every
+    # page cost more than the page's own query.
+    return parse_accept_header(header, LanguageAccept).best_match(LANGUAGES)
+
+
+def page_translations() -> Translations:
+    """The request's catalogue, found once: Flask-Babel looks it up again (through several
+    context lookups) for every string, and a page has dozens."""
+    if not has_request_context():
+        return get_translations()
+    found = request.environ.get("rewards.translations")
+    if found is None:
+        found = request.environ["rewards.translations"] = get_translations()
+    return found
+
+
+def install_page_gettext(app: Flask) -> None:
+    """Templates translate through the request's catalogue, found once a request (replacing
+    Flask-Babel's callables of the same meaning)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
     )
 
 
