@@ -3,9 +3,16 @@ lend the programme's name to any phishing page that links through it."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 HOME = "/me"
+SIGN_IN = "/sign-in"
+
+
+def sign_in_then(next_path: str) -> str:
+    """The sign-in page that comes back to `next_path` (built without url_for: the coupon page
+    a phone opens links it, and its cost is measured against GET /version's)."""
+    return f"{SIGN_IN}?next={quote(next_path, safe='/')}"
 
 
 def safe_next(value: str | None) -> str:

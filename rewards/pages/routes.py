@@ -37,9 +37,10 @@ from ..redemption.service import redeem_coupon
 from ..web import csrf, i18n, sessions
 from . import messages
 from .codes import token_from_code
-from .navigation import safe_next
+from .navigation import SIGN_IN, safe_next, sign_in_then
 
 bp = Blueprint("pages", __name__)
+bp.add_app_template_global(sign_in_then)
 
 DEVICE_COOKIE = "device"
 DEVICE_COOKIE_AGE = 10 * 365 * 86_400
@@ -126,12 +127,12 @@ def home():
 # Signing in -------------------------------------------------------------------------------
 
 
-@bp.get("/sign-in")
+@bp.get(SIGN_IN)
 def sign_in():
     return render_template("pages/sign_in.html", next=safe_next(request.args.get("next")), error=None)
 
 
-@bp.post("/sign-in")
+@bp.post(SIGN_IN)
 def send_sign_in_code():
     target = safe_next(request.form.get("next"))
     phone = request.form.get("phone", "").strip()
@@ -155,7 +156,7 @@ def _sign_in_again(target: str, error: str, status: int, headers: dict | None = 
     return render_template("pages/sign_in.html", next=target, error=error), status, headers or {}
 
 
-@bp.get("/sign-in/code")
+@bp.get(f"{SIGN_IN}/code")
 def enter_code():
     target = safe_next(request.args.get("next"))
     phone = session.get(PENDING_PHONE)
@@ -166,7 +167,7 @@ def enter_code():
     )
 
 
-@bp.post("/sign-in/code")
+@bp.post(f"{SIGN_IN}/code")
 def check_sign_in_code():
     target = safe_next(request.form.get("next"))
     phone = session.get(PENDING_PHONE)

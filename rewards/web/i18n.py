@@ -83,6 +83,8 @@ def install_page_gettext(app: Flask) -> None:
 def switched_to(language: str) -> str:
     """This page's address in `language`: its path and every query parameter kept (a sign-in's
     `next`, a list's `before`), `lang` set."""
+    if not request.query_string:
+        return f"{request.path}?lang={language}"
     query = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
     return f"{request.path}?{urlencode([*query, ('lang', language)])}"
 
