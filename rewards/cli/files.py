@@ -33,27 +33,30 @@ def check_target(target: Path, param_hint: str) -> None:
 def replaced_when_done(target: Path, param_hint: str) -> Iterator[Path]:
     """An empty private file beside `target` for the block to fill by its path; renamed over
     `target` when the block ends, removed if it raises."""
-    handle, part = _new_part(target, param_hint)
-    os.close(handle)
-    try:
+    with _part_beside(target, param_hint) as (handle, part):
+        os.close(handle)
         yield part
         _sync(part)
-        _put_in_place(part, target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
 
 
 @contextmanager
 def written_in_place(target: Path, param_hint: str, *, binary: bool = False) -> Iterator[IO]:
     """A new private file beside `target`, open for writing; renamed over `target` when the
     block ends, removed if it raises."""
-    handle, part = _new_part(target, param_hint)
-    try:
-        mode = "wb" if binary else "w"
-        with os.fdopen(handle, mode, **({} if binary else {"newline": "", "encoding": "utf-8"})) as out:
+    with _part_beside(target, param_hint) as (handle, part):
+        text = {} if binary else {"newline": "", "encoding": "utf-8"}
+        with os.fdopen(handle, "wb" if binary else "w", **text) as out:
             yield out
             sync(out)
+
+
+@contextmanager
+def _part_beside(target: Path, param_hint: str) -> Iterator[tuple[int, Path]]:
+    """The hidden part file (its open handle and its path), put in place of `target` when the
+    block ends, removed if it raises (Ctrl-C included)."""
+    handle, part = _new_part(target, param_hint)
+    try:
+        yield handle, part
         _put_in_place(part, target)
     except BaseException:
         part.unlink(missing_ok=True)
