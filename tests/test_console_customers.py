@@ -142,6 +142,13 @@ def test_anything_else_is_a_400_page_saying_what_to_type(visitor, typed):
     assert "3 or more of its last digits" in text_of(refused)
 
 
+def test_a_phone_sent_twice_or_too_long_for_any_is_the_same_400_page(visitor):
+    sign_in(visitor)
+    for query in ("phone=4321&phone=321", "phone=" + "1" * 101):
+        refused = visitor.get(f"/console/users?{query}")
+        assert refused.status_code == 400 and "Type the whole number with +" in text_of(refused)
+
+
 # A customer's page ----------------------------------------------------------------------------
 
 

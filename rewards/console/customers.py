@@ -15,7 +15,14 @@ from flask_babel import gettext as _
 from .. import clock, paging
 from ..db import Transaction, get_db
 from ..errors import refusal_for_code
-from ..exceptions import IdempotencyKeyReused, InsufficientPoints, InvalidRequest, ScanAlreadyReversed, UserNotFound
+from ..exceptions import (
+    IdempotencyKeyReused,
+    InsufficientPoints,
+    InvalidRequest,
+    ScanAlreadyReversed,
+    ScanNotFound,
+    UserNotFound,
+)
 from ..http import idempotent, validation
 from ..ledger.search import MAX_DIGITS, MIN_DIGITS, users_ending_with
 from ..ledger.service import MAX_ADJUSTMENT, adjust, find_user, wallet
@@ -41,8 +48,6 @@ def _scan_id(value: str) -> int:
     try:
         return validation.id_in_path(value, "scan")
     except InvalidRequest:
-        from ..exceptions import ScanNotFound
-
         raise ScanNotFound("No scan has that id.") from None
 
 
@@ -52,10 +57,14 @@ def _scan_id(value: str) -> int:
 @bp.get("/users")
 @needs(VIEW)
 def users(operator: Operator):
-    typed = validation.query_text("phone", 100)
-    if typed is None:
-        return _search_page(operator, typed="")
-    phone = typed.strip()
+    try:
+        typed = validation.query_text("phone", 100)
+    except InvalidRequest:  # sent twice, or too long for any phone: said as for any other input
+        typed = phone = ""
+    else:
+        if typed is None:
+            return _search_page(operator, typed="")
+        phone = typed.strip()
     if validation.PHONE.fullmatch(phone):
         with get_db().snapshot() as tx:
             try:
@@ -75,7 +84,7 @@ def users(operator: Operator):
         "or %(least)s or more of its last digits (digits only).",
         least=MIN_DIGITS,
     )
-    return _search_page(operator, typed=typed, status=400, error=error)
+    return _search_page(operator, typed=typed[:100], status=400, error=error)
 
 
 def _search_page(
