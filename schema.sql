@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS users (
     scans       INTEGER NOT NULL DEFAULT 0 CHECK (scans >= 0),
     created_at  INTEGER NOT NULL
 );
+-- The console finds a customer by the last digits of the phone (what a caller reads out): the
+-- last four characters, indexed (rewards/ledger/search.py).
+CREATE INDEX IF NOT EXISTS users_by_phone_ending ON users (substr(phone, length(phone) - 3));
 
 CREATE TABLE IF NOT EXISTS batches (
     id          INTEGER PRIMARY KEY,

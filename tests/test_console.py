@@ -255,7 +255,7 @@ def test_the_downloads_stream_what_the_api_streams(api, client, visitor):
 
 def test_pages_not_built_yet_answer_the_404_page(visitor):
     sign_in(visitor)
-    for path in ("/console/users", "/console/payouts", "/console/audit"):
+    for path in ("/console/payouts", "/console/audit"):
         page = visitor.get(path)
         assert page.status_code == 404 and page.mimetype == "text/html"
         html = page.get_data(as_text=True)

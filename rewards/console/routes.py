@@ -104,4 +104,4 @@ def dashboard(operator: Operator):
     return render_template("console/dashboard.html", operator=operator, stats=figures, chart=chart, pending=pending)
 
 
-from . import batches, coupons  # noqa: E402,F401  (their views are on bp)
+from . import batches, coupons, customers  # noqa: E402,F401  (their views are on bp)
