@@ -16,8 +16,7 @@ MAX_DIGITS = 15
 
 # The last four characters of a phone, as the index users_by_phone_ending holds them: the same
 # expression on both engines, so that either planner matches it to the index. Without it every
-# search read the whole table: 12-65 ms a page at 100,000 customers, 20-570 times what it costs
-# with it (0.06-2 ms), by bench/customers.py on 2 shared cores.
+# search reads the whole table (bench/customers.py measures both; bench/ANALYSIS.md has the figures).
 ENDING = "substr(phone, length(phone) - 3)"
 # Three digits are ten four-digit endings. `digits` holds digits only (checked below), so the
 # LIKE that checks the rest of a longer ending needs no escaping.
