@@ -186,6 +186,12 @@ def test_each_form_sent_twice_is_carried_out_once(api, visitor, db):
     assert first.status_code == second.status_code == 303 and first.headers["Location"] == second.headers["Location"]
     assert len(audit_rows(db, "payout.approve")) == 1 and len(audit_rows(db, "payout.reject")) == 1
     assert db.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'payout_refund'") == 1
+    # The same form sent again with another reference (back, edit, send): refused, the first kept.
+    edited = visitor.post(f"/console/payouts/{approved}/approve", {**approve, f"reference-{approved}": "T-2"})
+    assert edited.status_code == 409 and f"Payout #{approved} was approved already" in visible_text(
+        edited.get_data(as_text=True)
+    )
+    assert db.scalar("SELECT reference FROM payouts WHERE id = ?", (approved,)) == "T-1"
 
 
 # Several at once ------------------------------------------------------------------------------

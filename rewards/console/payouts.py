@@ -124,7 +124,10 @@ def _done(**outcome: list[int]):
 def _already(operator: Operator, payout_id: int):
     with get_db().snapshot() as tx:
         status = payout_view(tx, payout_id)["status"]
-    error = _("Payout #%(id)s was %(status)s already: nothing changed.", id=payout_id, status=status)
+    if status == "pending":  # the form's key was used with other values (the Back button, then another edit)
+        error = _("This form was sent before with other values. Nothing changed: try again on this page.")
+    else:
+        error = _("Payout #%(id)s was %(status)s already: nothing changed.", id=payout_id, status=status)
     return _page(operator, status=409, error=error)
 
 
