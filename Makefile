@@ -49,7 +49,8 @@ screenshots: $(VENV)/.dev
 		$(BIN)/python -m pytest -q tests/test_pages_browser.py -k "fits_the_screen and phone and sqlite"
 	REWARDS_SCREENSHOTS=$(CURDIR)/docs/screenshots PYTHONPYCACHEPREFIX=$(TEST_CACHE)/pycache \
 		$(BIN)/python -m pytest -q tests/test_console_browser.py tests/test_console_customers_browser.py \
-		-k "fits_the_screen and sqlite"
+		tests/test_console_payouts_browser.py \
+		-k "(fits_the_screen or fit_the_screen) and sqlite"
 
 ## clean: the virtualenv and every cache the project makes; never instance/ (your database)
 clean:

@@ -138,6 +138,7 @@ CREATE TABLE audit_log (
     details     text    NOT NULL
 );
 CREATE INDEX audit_by_action ON audit_log (action, id);
+CREATE INDEX audit_by_operator ON audit_log (operator, id);
 CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the audit log is append-only';

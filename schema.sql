@@ -152,6 +152,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     details     TEXT    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_action ON audit_log (action, id);
+CREATE INDEX IF NOT EXISTS audit_by_operator ON audit_log (operator, id);
 CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_is_append_only_delete BEFORE DELETE ON audit_log

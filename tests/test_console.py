@@ -253,14 +253,15 @@ def test_the_downloads_stream_what_the_api_streams(api, client, visitor):
     assert visitor.get("/console/batches/x/sheet.pdf").status_code == 404
 
 
-def test_pages_not_built_yet_answer_the_404_page(visitor):
+def test_an_unknown_console_path_answers_the_404_page_with_the_navigation(visitor):
     sign_in(visitor)
-    for path in ("/console/payouts", "/console/audit"):
-        page = visitor.get(path)
-        assert page.status_code == 404 and page.mimetype == "text/html"
-        html = page.get_data(as_text=True)
-        assert "Not found" in visible_text(html) and ">Batches</a>" in html and ">Sign out</button>" in html
-    signed_out = Visitor(visitor.client.application.test_client()).get("/console/payouts")
+    page = visitor.get("/console/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "Not found" in visible_text(html) and ">Batches</a>" in html and ">Sign out</button>" in html
+    for path in ("/console/users", "/console/payouts", "/console/audit"):
+        assert visitor.get(path).status_code == 200, path
+    signed_out = Visitor(visitor.client.application.test_client()).get("/console/no-such-page")
     assert signed_out.status_code == 404 and ">Batches</a>" not in signed_out.get_data(as_text=True)
 
 

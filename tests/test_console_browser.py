@@ -178,7 +178,7 @@ def test_a_viewer_sees_no_button_it_may_not_use_and_the_refusal_pages_pass_axe(g
         assert refused.status == 403
         expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
         found["forbidden"] = axe_violations(page)
-        missing = page.goto(f"{server.url}/console/payouts")
+        missing = page.goto(f"{server.url}/console/no-such-page")
         assert missing.status == 404
         expect(page.get_by_role("navigation", name="Console")).to_be_visible()
         found["not-found"] = axe_violations(page)

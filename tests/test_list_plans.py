@@ -1,12 +1,14 @@
 """Filtered lists choose their index: each filter has its own fixed statement, whose plan on
 either engine reads the index the filter names (payouts_by_user, payouts_by_status,
-audit_by_action), and the pages are what they were: newest first, paged by `before`."""
+audit_by_action, audit_by_operator, and the console's queue of pending payouts), and the pages
+are what they were: newest first, paged by `before`."""
 
 from __future__ import annotations
 
 import pytest
 
 from rewards.audit import PAGE_STATEMENTS as AUDIT_PAGES
+from rewards.payouts.queue import PENDING_STATEMENT
 from rewards.payouts.service import PAGE_STATEMENTS as PAYOUT_PAGES
 
 from .support.client import ADMIN_KEY, bearer
@@ -19,7 +21,7 @@ _NUMBERS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE
 
 
 def crowd(db, user_id: int) -> None:
-    """CROWD approved payouts of `user_id` and CROWD audit entries of one action."""
+    """CROWD approved payouts of `user_id` and CROWD audit entries of one action and operator."""
     db.execute(
         _NUMBERS + "INSERT INTO payouts (user_id, points, status, created_at, decided_at, operator, reference) "
         "SELECT ?, 1, 'approved', 1, 2, 'admin', 'bulk' FROM n",
@@ -54,10 +56,12 @@ def test_each_filtered_list_reads_its_index(api, db):
     cases = [
         (PAYOUT_PAGES[False, True], {"user": empty}, "payouts_by_user"),
         (PAYOUT_PAGES[True, False], {"status": "pending"}, "payouts_by_status"),
-        (AUDIT_PAGES[True], {"action": "payout.reject"}, "audit_by_action"),
+        (AUDIT_PAGES[True, False], {"action": "payout.reject"}, "audit_by_action"),
+        (AUDIT_PAGES[False, True], {"operator": "carol"}, "audit_by_operator"),
+        (PENDING_STATEMENT, {"after": 0}, "payouts_by_status"),
     ]
     for sql, params, index in cases:
-        used = plan(db, sql, {**common, "status": None, "user": None, "action": None, **params})
+        used = plan(db, sql, {**common, "status": None, "user": None, "action": None, "operator": None, **params})
         assert index in used, f"{index} not in the plan of {sql}:\n{used}"
 
 

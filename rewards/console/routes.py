@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from .. import audit, clock, ratelimit, stats
 from ..auth.login import client_address
+from ..coupons.lookup import fastest_batches
 from ..db import get_db
 from ..exceptions import RateLimited
 from ..http.guards import operator_for_key
@@ -19,6 +20,8 @@ from .access import Operator, current_operator, needs
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
+# The dashboard's batches redeeming fastest: this many.
+FASTEST = 5
 # An operator key is at most this long; anything longer is not one (and is not hashed).
 MAX_KEY = 200
 
@@ -97,11 +100,17 @@ def sign_out():
 @bp.get("")
 @needs(VIEW)
 def dashboard(operator: Operator):
+    now = clock.now()
     with get_db().snapshot() as tx:
-        figures = stats.stats(tx, clock.now())
+        figures = stats.stats(tx, now)
         pending = tx.scalar("SELECT count(*) FROM payouts WHERE status = 'pending'")
+        fastest = fastest_batches(tx, FASTEST, now)
     chart = charts.scans_per_day(figures["scans_per_day"], _("Scans per day"))
-    return render_template("console/dashboard.html", operator=operator, stats=figures, chart=chart, pending=pending)
+    return render_template(
+        "console/dashboard.html", operator=operator, stats=figures, chart=chart, pending=pending, fastest=fastest
+    )
 
 
-from . import batches, coupons, customers  # noqa: E402,F401  (their views are on bp)
+# Their views are on bp. The audit page's module as audit_views: `audit` here is the log itself.
+from . import audit as audit_views  # noqa: E402,F401
+from . import batches, coupons, customers, payouts  # noqa: E402,F401

@@ -174,3 +174,15 @@ def batch_page(tx: Transaction, limit: int, before: int | None, now: int) -> dic
     )
     page, next_before = paging.split(rows, limit)
     return {"batches": [_batch_json(row, now) for row in page], "next_before": next_before}
+
+
+def fastest_batches(tx: Transaction, limit: int, now: int) -> list[dict[str, Any]]:
+    """The batches not void with the largest share of their coupons redeemed, from their
+    tallies (a row or a few per batch, never the coupons), ties to the newest."""
+    rows = tx.all(
+        _BATCHES
+        + " AND b.voided_at IS NULL AND t.redeemed > 0"
+        + " ORDER BY t.redeemed * 1.0 / b.count DESC, b.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [_batch_json(row, now) for row in rows]

@@ -1,0 +1,54 @@
+"""The console's audit log: the entries newest first, filtered by action and by operator (what
+GET /audit lists, from the same fixed statements)."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+
+from .. import audit
+from ..db import get_db
+from ..exceptions import InvalidRequest
+from ..http import validation
+from ..roles import VIEW
+from .access import Operator, needs
+from .routes import bp
+
+# Longer than any operator's name the settings accept; a longer filter matches nobody anyway.
+MAX_OPERATOR = 100
+
+
+@bp.get("/audit")
+@needs(VIEW)
+def audit_log(operator: Operator):
+    action = request.args.get("action", "").strip() or None
+    named = request.args.get("operator", "").strip() or None
+    error = None
+    if action is not None and action not in audit.ACTIONS:
+        error = _("Choose an action from the list.")
+    elif named is not None and (len(named) > MAX_OPERATOR or not validation.storable(named)):
+        error = _("An operator's name is at most %(max)s characters.", max=MAX_OPERATOR)
+    if error is not None:
+        return _page(operator, [], None, action=None, named=request.args.get("operator", ""), error=error), 400
+    try:
+        limit, before = validation.page_params()
+    except InvalidRequest:
+        return _page(
+            operator, [], None, action=action, named=named, error=_("That page address is not one of ours.")
+        ), 400
+    with get_db().snapshot() as tx:
+        entries, next_before = audit.list_entries(tx, limit, before, action, named)
+    return _page(operator, entries, next_before, action=action, named=named, error=None)
+
+
+def _page(operator: Operator, entries, next_before, *, action, named, error):
+    return render_template(
+        "console/audit.html",
+        operator=operator,
+        entries=entries,
+        next_before=next_before,
+        actions=audit.ACTIONS,
+        action=action,
+        named=named or "",
+        error=error,
+    )
