@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from flask import current_app
 
 from ..exceptions import DatabaseUnavailable, Refusal
+from .counting import Counts, counting
 
 
 class Backend(Protocol):
@@ -183,6 +184,13 @@ class Database:
         kept = getattr(self._local, "kept", None)
         if kept is not None and kept[0] == os.getpid() and self.backend.still_usable(kept[1]):
             self._rollback(kept[1])
+
+    @contextmanager
+    def counting(self) -> Iterator[Counts]:
+        """Count the statements (and PostgreSQL's round trips) this thread's connection runs
+        inside the block: bench/profile.py's figures. Nothing is counted otherwise."""
+        with counting(self.connection()) as counts:
+            yield counts
 
     def close(self) -> None:
         """Close every connection this process opened (tests, shutdown)."""
