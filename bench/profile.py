@@ -98,17 +98,20 @@ class Fixture:
         self._ok(self.client.post("/auth/verify", json={"phone": phone, "otp": sent["otp"]}), "POST /auth/verify")
 
 
-def cpu_us(request: Request, count: int, rounds: int) -> tuple[float, float, float]:
-    """Median, lowest and highest CPU µs per request over `rounds` rounds of `count`."""
-    for _ in range(max(5, count // 10)):  # warm: statement caches, prepared statements
-        request()
-    per_round = []
-    for _ in range(rounds):
-        started = time.process_time()
-        for _ in range(count):
+def cpu_us(requests: dict[str, Request], count: int, rounds: int) -> dict[str, list[float]]:
+    """CPU µs per request of each route, one figure per round. The routes take turns within
+    each round, so load that other work puts on the shared cores falls on all of them alike."""
+    for request in requests.values():
+        for _ in range(max(5, count // 10)):  # warm: statement caches, prepared statements
             request()
-        per_round.append((time.process_time() - started) / count * 1e6)
-    return statistics.median(per_round), min(per_round), max(per_round)
+    per_round: dict[str, list[float]] = {route: [] for route in requests}
+    for _ in range(rounds):
+        for route, request in requests.items():
+            started = time.process_time()
+            for _ in range(count):
+                request()
+            per_round[route].append((time.process_time() - started) / count * 1e6)
+    return per_round
 
 
 def counted(db: Database, request: Request, count: int = 20) -> tuple[float, float, float | None]:
@@ -121,24 +124,25 @@ def counted(db: Database, request: Request, count: int = 20) -> tuple[float, flo
 
 
 def measure(fixture: Fixture, count: int, rounds: int) -> list[dict[str, Any]]:
+    requests = {route: fixture.request(route) for route in ROUTES}
+    per_round = cpu_us(requests, count, rounds)
+    base = per_round["version"]
     rows = []
-    for route in ROUTES:
-        request = fixture.request(route)
-        median, low, high = cpu_us(request, count, rounds)
+    for route, request in requests.items():
+        figures = per_round[route]
         statements, in_triggers, trips = counted(fixture.db, request)
         rows.append(
-            {"route": route, "cpu": median, "low": low, "high": high, "statements": statements}
-            | {"in_triggers": in_triggers, "round_trips": trips}
+            {"route": route, "cpu": statistics.median(figures), "low": min(figures), "high": max(figures)}
+            # The ratio of each round to /version's in the same round, then their median.
+            | {"ratio": statistics.median(f / b for f, b in zip(figures, base, strict=True))}
+            | {"statements": statements, "in_triggers": in_triggers, "round_trips": trips}
         )
-    base = rows[0]["cpu"]
-    for row in rows:
-        row["ratio"] = row["cpu"] / base
     return rows
 
 
 def table(engine: str, rows: list[dict[str, Any]]) -> str:
     lines = [
-        f"| {engine} | CPU µs/request (median; range of rounds) | ratio to /version | target | holds "
+        f"| {engine} | CPU µs/request (median; range of rounds) | ratio to /version (median of rounds) | target | holds "
         "| SQL statements/request (+ run by triggers) | round trips/request |",
         "|---|---:|---:|---|---|---:|---:|",
     ]
