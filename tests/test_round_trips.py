@@ -34,3 +34,16 @@ def test_a_refused_pipelined_scan_still_counts_against_the_rate_limit(make_app):
     # Refused after its hit was counted: the pipelined transaction keeps the hit all the same.
     assert_problem(api.scan(token, used), 409, "coupon_already_redeemed")
     assert_problem(api.scan(token, fresh), 429, "rate_limited")
+
+
+def test_a_wallet_read_is_four_statements_the_bearer_check_in_its_snapshot(app, api):
+    token, _ = api.login()
+    (coupon,) = api.generate(1)
+    assert api.scan(token, coupon).status == 200
+    assert api.wallet(token).status == 200  # the connection is open
+    with app.extensions["rewards.db"].counting() as counts:
+        wallet = api.wallet(token)
+    assert wallet.status == 200 and wallet.body["points"] == 10 and len(wallet.body["transactions"]) == 1
+    # BEGIN, the bearer's user with its balance, the page of the ledger, ROLLBACK (before: 5,
+    # the bearer's user read on its own first).
+    assert counts.statements == 4
