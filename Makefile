@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Bytecode of test runs goes outside the working tree, like every other cache of the tests.
 TEST_CACHE ?= $(or $(TMPDIR),/tmp)/rewards-test-cache
 
-.PHONY: run test bench lint clean translations screenshots
+.PHONY: run test bench profile lint clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(VENV)/.dev
 ## bench: load figures against their ceilings, written to bench/RESULTS.md
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
+
+## profile: CPU µs and SQL statements per request of the hot routes, in one process (SQLite and PostgreSQL)
+profile: $(VENV)/.dev
+	$(BIN)/python bench/profile.py --postgres
 
 ## lint: ruff's checks and formatting, as Flask itself uses them
 lint: $(VENV)/.dev

@@ -223,3 +223,14 @@ def test_behind_one_proxy_the_client_is_the_last_forwarded_address(make_app):
     assert otp("198.51.100.2") == 200  # another client behind the same proxy
     # What a client writes to the left of the proxy's entry is not its address.
     assert otp("203.0.113.9, 198.51.100.1") == 429
+
+
+def test_a_token_accepted_under_one_secret_is_refused_under_another(make_app):
+    # Verified tokens are remembered (rewards/auth/tokens.py): only under the secret that verified them.
+    first = make_app(JWT_SECRET="a" * 40).test_client()
+    phone = fresh_phone()
+    code = first.post("/auth/otp", json={"phone": phone}).get_json()["otp"]
+    token = first.post("/auth/verify", json={"phone": phone, "otp": code}).get_json()["access_token"]
+    assert first.get("/users/me/wallet", headers=bearer(token)).status_code == 200
+    second = make_app(JWT_SECRET="b" * 40).test_client()
+    assert_problem(second.get("/users/me/wallet", headers=bearer(token)), 401, "unauthorized")

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import jwt
 
 ALGORITHM = "HS256"
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")
+# Tokens already verified, each until its exp: a phone sends the same token with every scan,
+# and PyJWT's decode was a sixth of a scan's CPU (bench/RESULTS.md, issue #17). Keyed by the
+# whole token and the secret, so only the exact bytes that passed every check, under the same
+# secret, are taken from here; bounded, so a flood of tokens cannot grow it.
+_VERIFIED: dict[tuple[str, str], tuple[AccessClaims, int]] = {}
+_VERIFIED_MAX = 4096
 
 
 class InvalidToken(Exception):
@@ -31,6 +38,18 @@ def issue_access_token(user_id: int, database: str, secret: str, ttl_seconds: in
 def read_access_token(token: str, secret: str) -> AccessClaims:
     """The claims of a valid token. The algorithm is pinned, so `none` and RS256/HS256
     confusion are refused, and exp, iat, sub and db must all be present."""
+    kept = _VERIFIED.get((token, secret))
+    # PyJWT's own rule: a token is expired once exp <= now.
+    if kept is not None and time.time() < kept[1]:
+        return kept[0]
+    claims = _verify(token, secret)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()  # rare, and cheaper than ordering entries; they are verified again
+    _VERIFIED[(token, secret)] = claims
+    return claims[0]
+
+
+def _verify(token: str, secret: str) -> tuple[AccessClaims, int]:
     try:
         claims = jwt.decode(
             token,
@@ -45,4 +64,4 @@ def read_access_token(token: str, secret: str) -> AccessClaims:
         raise InvalidToken("sub is not a user id")
     if not isinstance(database, str) or len(database) > 64:
         raise InvalidToken("db is not a database instance")
-    return AccessClaims(int(subject), database)
+    return AccessClaims(int(subject), database), int(claims["exp"])

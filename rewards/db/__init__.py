@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from flask import current_app
 
 from ..exceptions import DatabaseUnavailable, Refusal
+from .counting import Counts, counting
 
 
 class Backend(Protocol):
@@ -35,7 +36,7 @@ class Backend(Protocol):
     def connect(self) -> Any: ...
     def still_usable(self, conn: Any) -> bool: ...
     def translate(self, sql: str) -> str: ...
-    def begin_write(self, conn: Any) -> None: ...
+    def begin_write(self, conn: Any, *, pipelined: bool = False) -> None: ...
     def begin_snapshot(self, conn: Any) -> None: ...
     def commit(self, conn: Any) -> None: ...
     def rollback(self, conn: Any) -> None: ...
@@ -139,12 +140,14 @@ class Database:
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self, *, pipelined: bool = False) -> Iterator[Transaction]:
         """A write transaction: committed when the block ends, rolled back on any error,
-        except a Refusal after a kept_when_refused() block, which commits what the block kept."""
+        except a Refusal after a kept_when_refused() block, which commits what the block kept.
+        `pipelined`: on PostgreSQL, statements whose results are not read yet travel together
+        (no COPY, no stream() in such a transaction)."""
         conn = self.connection()
         with self._translating_errors(conn):
-            self.backend.begin_write(conn)
+            self.backend.begin_write(conn, pipelined=pipelined)
             tx = Transaction(self.backend, conn)
             try:
                 yield tx
@@ -183,6 +186,13 @@ class Database:
         kept = getattr(self._local, "kept", None)
         if kept is not None and kept[0] == os.getpid() and self.backend.still_usable(kept[1]):
             self._rollback(kept[1])
+
+    @contextmanager
+    def counting(self) -> Iterator[Counts]:
+        """Count the statements (and PostgreSQL's round trips) this thread's connection runs
+        inside the block: bench/profile.py's figures. Nothing is counted otherwise."""
+        with counting(self.connection()) as counts:
+            yield counts
 
     def close(self) -> None:
         """Close every connection this process opened (tests, shutdown)."""

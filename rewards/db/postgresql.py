@@ -95,11 +95,17 @@ class PostgresBackend:
     def translate(self, sql: str) -> str:
         return _translate(sql)
 
-    def begin_write(self, conn: psycopg.Connection) -> None:
-        # Pipeline mode: a statement whose result is not read (BEGIN, SAVEPOINT, an UPDATE
-        # without RETURNING) travels with the next one that is, so a redemption makes 5 round
-        # trips instead of 9 (bench/RESULTS.md).
-        conn.pipeline().__enter__()
+    def begin_write(self, conn: psycopg.Connection, *, pipelined: bool = False) -> None:
+        if pipelined:
+            # Pipeline mode: a statement whose result is not read (BEGIN, SAVEPOINT, an UPDATE
+            # without RETURNING) travels with the next one that is: a scan's 12 round trips
+            # become 6 (bench/RESULTS.md, issue #17). Only for transactions that ask: COPY and
+            # server-side cursors (batch builds, exports) cannot run in a pipeline.
+            # conn.pipeline() is a generator's context manager: kept here, or its collection
+            # leaves pipeline mode at once (which it silently did until issue #17 counted).
+            entered = conn.pipeline()
+            entered.__enter__()
+            conn.rewards_pipeline = entered
         conn.execute("BEGIN")
 
     def commit(self, conn: psycopg.Connection) -> None:
@@ -189,11 +195,12 @@ class PostgresBackend:
 def _leave_pipeline(conn: psycopg.Connection, *, discard: bool = False) -> None:
     """End the connection's pipeline, sending what is queued and reading every result; an
     error from a queued statement is raised here (unless `discard`, on the way to a ROLLBACK)."""
-    pipeline = conn._pipeline
-    if pipeline is None:
+    entered = getattr(conn, "rewards_pipeline", None)
+    if entered is None:
         return
+    conn.rewards_pipeline = None
     try:
-        pipeline.__exit__(None, None, None)
+        entered.__exit__(None, None, None)
     except psycopg.Error:
         if not discard:
             raise

@@ -78,7 +78,8 @@ class SqliteBackend:
     def translate(self, sql: str) -> str:
         return _translate(sql)
 
-    def begin_write(self, conn: Connection) -> None:
+    def begin_write(self, conn: Connection, *, pipelined: bool = False) -> None:
+        # A file has no round trips to save: `pipelined` means nothing here.
         begin_immediate(conn)
 
     def begin_snapshot(self, conn: Connection) -> None:

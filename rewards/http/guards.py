@@ -12,7 +12,7 @@ from flask import current_app, g, request
 
 from .. import clock, roles
 from ..auth.tokens import InvalidToken, read_access_token
-from ..db import get_db
+from ..db import Transaction, get_db
 from ..exceptions import Forbidden, Unauthorized
 
 View = Callable[..., Any]
@@ -20,8 +20,15 @@ View = Callable[..., Any]
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rewards"'}
 
 
-def bearer_user() -> dict[str, Any]:
-    """The user row of a valid bearer token, or a 401 problem."""
+_BEARER_USER = (
+    "SELECT u.id, u.phone{columns} FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?"
+)
+
+
+def bearer_user(tx: Transaction | None = None, *, with_balance: bool = False) -> dict[str, Any]:
+    """The user row of a valid bearer token, or a 401 problem. Given `tx`, the user is read in
+    it (a wallet's snapshot: one statement fewer, bench/RESULTS.md issue #17), `with_balance`
+    adding the balance and scan count to the row."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send a bearer token: Authorization: Bearer <token>.", headers=_BEARER_CHALLENGE)
@@ -29,14 +36,15 @@ def bearer_user() -> dict[str, Any]:
         claims = read_access_token(token.strip(), current_app.config["JWT_SECRET"])
     except InvalidToken:
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE) from None
-    row = get_db().read(
-        "SELECT u.id, u.phone FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?",
-        (claims.user_id, claims.database),
-    )
+    sql = _BEARER_USER.format(columns=", u.balance, u.scans" if with_balance else "")
+    params = (claims.user_id, claims.database)
+    row = get_db().read(sql, params) if tx is None else tx.one(sql, params)
     if row is None:
         # A token for a deleted user, for a database since reset or replaced, or forged with a
         # leaked key for an unknown id.
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
+    if with_balance:
+        return {"id": row["id"], "phone": row["phone"], "balance": row["balance"], "scans": row["scans"]}
     return {"id": row["id"], "phone": row["phone"]}
 
 

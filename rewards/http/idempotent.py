@@ -23,19 +23,22 @@ _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 Action = Callable[[Transaction], tuple[dict[str, Any], int]]
 
 
-def respond(caller: str, body: dict[str, Any], action: Action, *, key: str | None = None) -> Response:
+def respond(
+    caller: str, body: dict[str, Any], action: Action, *, key: str | None = None, pipelined: bool = False
+) -> Response:
     """Run `action(tx)` -> (payload, status) in one write transaction and answer with it; with
     an Idempotency-Key, as the contract's "Idempotent retries" says. `caller` names the user
     or operator; `body` is the request's parsed JSON body. A page's form gives its key itself
-    (`key`), one per form drawn, so a form sent twice is carried out once."""
+    (`key`), one per form drawn, so a form sent twice is carried out once. `pipelined`: see
+    Database.write."""
     key = request.headers.get(HEADER) if key is None else key
     if key is None:
-        with get_db().write() as tx:
+        with get_db().write(pipelined=pipelined) as tx:
             payload, status = action(tx)
         return _json(payload, status)
     if not _KEY.fullmatch(key):
         raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
-    with get_db().write() as tx:
+    with get_db().write(pipelined=pipelined) as tx:
         with tx.kept_when_refused():  # a refusal is an answer too: kept with the key
             kept = idempotency.claim(tx, caller, key, _fingerprint(body), clock.now())
         if kept is None:

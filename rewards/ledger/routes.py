@@ -17,10 +17,12 @@ bp = Blueprint("wallet", __name__, url_prefix="/users")
 
 @bp.get("/me/wallet")
 def my_wallet():
-    user = bearer_user()
-    limit, before = validation.page_params()
     with get_db().snapshot() as tx:
-        return read_wallet(tx, user["id"], limit, before)
+        # The bearer's user read in the wallet's own snapshot, with its balance: the wallet
+        # needs no second look at the row (issue #17).
+        user = bearer_user(tx, with_balance=True)
+        limit, before = validation.page_params()
+        return read_wallet(tx, user["id"], limit, before, user=user)
 
 
 @bp.get("/<user_ref>/wallet")

@@ -126,9 +126,11 @@ def entry_view(tx: Transaction, entry_id: int) -> dict[str, Any]:
     return entry_json(_entry(tx.one(_ENTRY + " WHERE l.id = ?", (entry_id,))))
 
 
-def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:
-    """A page of the wallet, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
-    user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
+def wallet(tx: Transaction, user_id: int, limit: int, before: int | None, user: dict[str, Any] | None = None) -> Wallet:
+    """A page of the wallet, or UserNotFound. Run it in one snapshot, so balance and ledger agree;
+    `user`, the user's row (id, phone, balance, scans) when already read in that snapshot."""
+    if user is None:
+        user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
     if user is None:
         raise UserNotFound("No user has that id.")
     rows = tx.all(
@@ -150,8 +152,10 @@ def wallet_json(found: Wallet) -> dict[str, Any]:
     }
 
 
-def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, Any]:
-    return wallet_json(wallet(tx, user_id, limit, before))
+def read_wallet(
+    tx: Transaction, user_id: int, limit: int, before: int | None, user: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return wallet_json(wallet(tx, user_id, limit, before, user))
 
 
 def find_user(tx: Transaction, phone: str) -> dict[str, Any]:

@@ -35,7 +35,8 @@ def scan():
             "redeemed_at": clock.to_rfc3339(redemption.redeemed_at),
         }, 200
 
-    return idempotent.respond(f"user:{user_id}", body, redeem)
+    # The redemption's SQL reads each result only where it needs it (rewards/ledger/service.py).
+    return idempotent.respond(f"user:{user_id}", body, redeem, pipelined=True)
 
 
 @bp.post("/scans/<scan_ref>/reverse")

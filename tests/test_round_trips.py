@@ -1,0 +1,49 @@
+"""What a request asks of the database, counted by Database.counting() (bench/profile.py's
+figures): the scan's statements travel together on PostgreSQL (issue #17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .support.client import Api, TestClientTransport, assert_problem
+
+
+@pytest.mark.engines("postgresql")
+def test_a_scan_on_postgresql_takes_at_most_six_round_trips_bearer_check_included(app, api):
+    token, _ = api.login()
+    first, second, third = api.generate(3)
+    assert api.scan(token, first).status == 200  # the connection is open and warm
+    with app.extensions["rewards.db"].counting() as plain:
+        assert api.scan(token, second).status == 200
+    with app.extensions["rewards.db"].counting() as keyed:
+        reply = api.call(
+            "POST", "/scan", {"token": third}, {"Authorization": f"Bearer {token}", "Idempotency-Key": "k1"}
+        )
+        assert reply.status == 200
+    # Before: 12 and 17, one for every statement (the pipeline was left as soon as entered).
+    assert plain.round_trips <= 6 and plain.statements >= 10
+    assert keyed.round_trips <= 7
+
+
+@pytest.mark.engines("postgresql")
+def test_a_refused_pipelined_scan_still_counts_against_the_rate_limit(make_app):
+    api = Api(TestClientTransport(make_app(SCAN_RATE_LIMIT="2 per minute").test_client()))
+    token, _ = api.login()
+    used, fresh = api.generate(2)
+    assert api.scan(token, used).status == 200
+    # Refused after its hit was counted: the pipelined transaction keeps the hit all the same.
+    assert_problem(api.scan(token, used), 409, "coupon_already_redeemed")
+    assert_problem(api.scan(token, fresh), 429, "rate_limited")
+
+
+def test_a_wallet_read_is_four_statements_the_bearer_check_in_its_snapshot(app, api):
+    token, _ = api.login()
+    (coupon,) = api.generate(1)
+    assert api.scan(token, coupon).status == 200
+    assert api.wallet(token).status == 200  # the connection is open
+    with app.extensions["rewards.db"].counting() as counts:
+        wallet = api.wallet(token)
+    assert wallet.status == 200 and wallet.body["points"] == 10 and len(wallet.body["transactions"]) == 1
+    # BEGIN, the bearer's user with its balance, the page of the ledger, ROLLBACK (before: 5,
+    # the bearer's user read on its own first).
+    assert counts.statements == 4
