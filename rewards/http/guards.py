@@ -20,8 +20,13 @@ View = Callable[..., Any]
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rewards"'}
 
 
+# Two fixed statements: the user alone, or with what a wallet shows.
 _BEARER_USER = (
-    "SELECT u.id, u.phone{columns} FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?"
+    "SELECT u.id, u.phone FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?"
+)
+_BEARER_USER_WITH_BALANCE = (
+    "SELECT u.id, u.phone, u.balance, u.scans FROM users u JOIN database_instance d ON d.id = 1 "
+    "WHERE u.id = ? AND d.instance = ?"
 )
 
 
@@ -36,7 +41,7 @@ def bearer_user(tx: Transaction | None = None, *, with_balance: bool = False) ->
         claims = read_access_token(token.strip(), current_app.config["JWT_SECRET"])
     except InvalidToken:
         raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE) from None
-    sql = _BEARER_USER.format(columns=", u.balance, u.scans" if with_balance else "")
+    sql = _BEARER_USER_WITH_BALANCE if with_balance else _BEARER_USER
     params = (claims.user_id, claims.database)
     row = get_db().read(sql, params) if tx is None else tx.one(sql, params)
     if row is None:
