@@ -157,9 +157,23 @@ def _batch_page(operator: Operator, batch_id: int, *, status: int = 200, error: 
     elif request.args.get("voided"):
         done = _("Batch %(id)s is void.", id=batch_id)
     html = render_template(
-        "console/batch.html", operator=operator, batch=found, error=error, done=done, printable=HTTP_MAX_COUPONS
+        "console/batch.html",
+        operator=operator,
+        batch=found,
+        moments=_moments(found),
+        error=error,
+        done=done,
+        printable=HTTP_MAX_COUPONS,
     )
     return html, status
+
+
+def _moments(batch: dict[str, Any]) -> dict[str, int | None]:
+    """The batch's times as seconds, for formatting.when(): the view gives the API's RFC 3339."""
+    return {
+        name: None if batch[f"{name}_at"] is None else clock.parse_rfc3339(batch[f"{name}_at"])
+        for name in ("created", "expires", "voided")
+    }
 
 
 @bp.post("/batches/<batch_ref>/void")
