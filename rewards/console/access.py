@@ -54,7 +54,7 @@ def forbidden(operator: Operator, capability: str) -> tuple[str, int]:
     page = render_template(
         "console/forbidden.html",
         operator=operator,
-        needed=[words.role(role) for role in roles.roles_that_may(capability)],
+        needed=[words.in_words(role) for role in roles.roles_that_may(capability)],
     )
     return page, 403
 

@@ -129,7 +129,7 @@ def _already(operator: Operator, payout_id: int):
         error = _("This form was sent before with other values. Nothing changed: try again on this page.")
     else:
         error = _(
-            "Payout #%(id)s was %(status)s already: nothing changed.", id=payout_id, status=words.payout_status(status)
+            "Payout #%(id)s was %(status)s already: nothing changed.", id=payout_id, status=words.in_words(status)
         )
     return _page(operator, status=409, error=error)
 

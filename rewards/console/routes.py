@@ -47,12 +47,7 @@ def _drawing() -> dict:
 def _words() -> dict:
     # Every console page's header names the operator's role, its error pages included (drawn
     # outside the blueprint when no route matched).
-    return {
-        "coupon_status_words": words.coupon_status,
-        "payout_status_words": words.payout_status,
-        "role_words": words.role,
-        "action_words": words.action,
-    }
+    return {"value_words": words.in_words}
 
 
 @bp.get("/sign-in")

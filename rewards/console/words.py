@@ -6,25 +6,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 
-COUPON_STATUS = {
+# One table: no value means two things (a coupon's `void` is the only void).
+WORDS = {
+    # A coupon's status.
     "active": lazy_gettext("active"),
     "redeemed": lazy_gettext("redeemed"),
     "expired": lazy_gettext("expired"),
     "void": lazy_gettext("void"),
-}
-PAYOUT_STATUS = {
+    # A payout's status.
     "pending": lazy_gettext("pending"),
     "approved": lazy_gettext("approved"),
     "rejected": lazy_gettext("rejected"),
-}
-ROLES = {
+    # An operator's role.
     "viewer": lazy_gettext("viewer"),
     "issuer": lazy_gettext("issuer"),
     "finance": lazy_gettext("finance"),
     "admin": lazy_gettext("admin"),
-}
-
-ACTIONS = {
+    # An audit entry's action.
     "batch.create": lazy_gettext("batch.create"),
     "batch.void": lazy_gettext("batch.void"),
     "coupon.void": lazy_gettext("coupon.void"),
@@ -37,17 +35,6 @@ ACTIONS = {
 }
 
 
-def coupon_status(value: str) -> str:
-    return str(COUPON_STATUS.get(value, value))
-
-
-def payout_status(value: str) -> str:
-    return str(PAYOUT_STATUS.get(value, value))
-
-
-def role(value: str) -> str:
-    return str(ROLES.get(value, value))
-
-
-def action(value: str) -> str:
-    return str(ACTIONS.get(value, value))
+def in_words(value: str) -> str:
+    """`value` in the page's language; a value the table lacks as it is."""
+    return str(WORDS.get(value, value))
