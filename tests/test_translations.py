@@ -178,6 +178,8 @@ def console_pages(visitor: Visitor, state: dict) -> dict:
     batch, user = state["batch"], state["user"]
     pages["dashboard"] = visitor.get("/console")
     pages["batches"] = visitor.get("/console/batches")
+    form = re.search(r'name="request_id" value="([^"]+)"', pages["batches"].get_data(as_text=True)).group(1)
+    pages["a batch refused"] = visitor.post("/console/batches", {"count": "0", "request_id": form})
     pages["a batch"] = visitor.get(f"/console/batches/{batch}")
     pages["a void batch"] = visitor.get(f"/console/batches/{batch + 1}")
     pages["void confirmation"] = visitor.post(f"/console/batches/{batch}/void", {"reason": "चोरी"})
@@ -210,6 +212,7 @@ def test_a_hindi_operator_sees_no_english_on_any_console_page(make_app, chosen_b
     pages = console_pages(visitor, state)
     assert pages["not allowed"].status_code == 403 and pages["not found"].status_code == 404
     assert pages["no such batch"].status_code == 404 and pages["wrong key"].status_code == 401
+    assert pages["a batch refused"].status_code == 400
     # Data stays as it was written: the customer's phone, the coupons' tokens (and their first
     # eight characters), the operators' names (the audit filter's hint names two, admin and cli).
     data = [state["phone"], *state["tokens"], *(token[:8] for token in state["tokens"]), "admin", "vera", "cli"]
