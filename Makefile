@@ -47,13 +47,13 @@ translations: $(VENV)/.runtime
 	$(BIN)/pybabel update -i $(TEST_CACHE)/messages.pot -d rewards/translations --ignore-obsolete
 	$(BIN)/pybabel compile -d rewards/translations --statistics
 
-## screenshots: every customer page at a phone's size, in English and Hindi, and the console's pages, into docs/screenshots
+## screenshots: every customer page at a phone's size, in English and Hindi, and the console's pages (two in Hindi too), into docs/screenshots
 screenshots: $(VENV)/.dev
 	REWARDS_SCREENSHOTS=$(CURDIR)/docs/screenshots PYTHONPYCACHEPREFIX=$(TEST_CACHE)/pycache \
 		$(BIN)/python -m pytest -q tests/test_pages_browser.py -k "fits_the_screen and phone and sqlite"
 	REWARDS_SCREENSHOTS=$(CURDIR)/docs/screenshots PYTHONPYCACHEPREFIX=$(TEST_CACHE)/pycache \
 		$(BIN)/python -m pytest -q tests/test_console_browser.py tests/test_console_customers_browser.py \
-		tests/test_console_payouts_browser.py \
+		tests/test_console_payouts_browser.py tests/test_console_hindi_browser.py \
 		-k "(fits_the_screen or fit_the_screen) and sqlite"
 
 ## clean: the virtualenv and every cache the project makes; never instance/ (your database)

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from .support.client import ADMIN_KEY
+from .support.client import ADMIN_KEY, Api, TestClientTransport, bearer
 from .support.pages import Visitor, visible_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +123,147 @@ def test_a_hindi_customer_sees_no_english_on_any_page(hindi, db):
         html = response.get_data(as_text=True)
         assert '<html lang="hi">' in html, name
         assert english_left(html, "+919876500010") == [], name
+
+
+# The operator's console -----------------------------------------------------------------------
+
+VIEWER_KEY = "v" * 32
+ROLES = {"ADMIN_API_KEYS": f"vera:{VIEWER_KEY}", "OPERATOR_ROLES": "vera:viewer"}
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+# The language switch names English in English, marked so (lang="en"): a reader's way back.
+_MARKED_ENGLISH = re.compile(r'<(a|span)\b[^>]*\blang="en"[^>]*>[^<]*</\1>')
+
+
+def body_text(html: str) -> str:
+    """What a reader sees of the whole page, its header (navigation, operator, language switch)
+    included: the console's header holds most of its words."""
+    found = _BODY.search(html)
+    body = _MARKED_ENGLISH.sub(" ", found.group(1) if found else html)
+    return " ".join(_TAG.sub(" ", body).split())
+
+
+def console_state(app) -> dict:
+    """A console with something on every page: batches (one voided, one with a redeemed coupon),
+    a void coupon, a customer with a scan, an adjustment and payouts, one decided."""
+    admin = {"X-API-Key": ADMIN_KEY}
+    api = Api(TestClientTransport(app.test_client()))
+    made = api.call(
+        "POST",
+        "/coupons/generate",
+        {"count": 3, "points": 7, "label": "दिवाली", "expires_at": "2099-01-01T00:00:00Z"},
+        admin,
+    ).body
+    tokens = [c["token"] for c in made["coupons"]]
+    gone = api.call("POST", "/coupons/generate", {"count": 2, "points": 5}, admin).body["batch"]["id"]
+    assert api.call("POST", f"/batches/{gone}/void", {"reason": "छपाई ग़लत"}, admin).status == 200
+    assert api.call("POST", f"/coupons/{tokens[1]}/void", {"reason": "फटा हुआ"}, admin).status == 200
+    login = api.login()
+    assert api.scan(login.access_token, tokens[0]).status == 200
+    user_id = login.user["id"]
+    given = api.call("POST", f"/users/{user_id}/adjustments", {"points": 100, "reason": "स्वागत"}, admin)
+    assert given.status == 201
+    ids = []
+    for points in (10, 20):
+        asked = api.call("POST", "/users/me/payouts", {"points": points}, bearer(login.access_token))
+        ids.append(asked.body["payout"]["id"])
+    assert api.call("POST", f"/payouts/{ids[0]}/approve", {"reference": "९८७६"}, admin).status == 200
+    return {"batch": made["batch"]["id"], "tokens": tokens, "user": user_id, "phone": login.user["phone"]}
+
+
+def console_pages(visitor: Visitor, state: dict) -> dict:
+    pages = {"sign-in": visitor.get("/console/sign-in")}
+    pages["wrong key"] = visitor.post("/console/sign-in", {"key": "wrong"})
+    visitor.post("/console/sign-in", {"key": ADMIN_KEY})
+    batch, user = state["batch"], state["user"]
+    pages["dashboard"] = visitor.get("/console")
+    pages["batches"] = visitor.get("/console/batches")
+    form = re.search(r'name="request_id" value="([^"]+)"', pages["batches"].get_data(as_text=True)).group(1)
+    pages["a batch refused"] = visitor.post("/console/batches", {"count": "0", "request_id": form})
+    pages["a batch"] = visitor.get(f"/console/batches/{batch}")
+    pages["a void batch"] = visitor.get(f"/console/batches/{batch + 1}")
+    pages["void confirmation"] = visitor.post(f"/console/batches/{batch}/void", {"reason": "चोरी"})
+    pages["coupons"] = visitor.get("/console/coupons")
+    pages["a redeemed coupon"] = visitor.get(f"/console/coupons/{state['tokens'][0]}")
+    pages["a void coupon"] = visitor.get(f"/console/coupons/{state['tokens'][1]}")
+    pages["an active coupon"] = visitor.get(f"/console/coupons/{state['tokens'][2]}")
+    pages["customers"] = visitor.get("/console/users")
+    pages["customers found"] = visitor.get(f"/console/users?phone={state['phone'][-4:]}")
+    pages["a customer"] = visitor.get(f"/console/users/{user}")
+    pages["payouts"] = visitor.get("/console/payouts")
+    pages["audit"] = visitor.get("/console/audit")
+    pages["not found"] = visitor.get("/console/nowhere")
+    pages["no such batch"] = visitor.get("/console/batches/99999")
+    visitor.post("/console/sign-out", {})
+    visitor.post("/console/sign-in", {"key": VIEWER_KEY})
+    pages["not allowed"] = visitor.get(f"/console/batches/{batch}/coupons.csv")
+    return pages
+
+
+@pytest.mark.parametrize("chosen_by", ["query", "accept-language"])
+def test_a_hindi_operator_sees_no_english_on_any_console_page(make_app, chosen_by):
+    app = make_app(PROGRAMME_NAME="मिस्त्री इनाम", **ROLES)
+    state = console_state(app)
+    visitor = Visitor(app.test_client())
+    if chosen_by == "query":
+        visitor.get("/console/sign-in?lang=hi")  # remembered in the cookie for every later page
+    else:
+        visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "hi-IN,hi;q=0.9,en;q=0.5"
+    pages = console_pages(visitor, state)
+    assert pages["not allowed"].status_code == 403 and pages["not found"].status_code == 404
+    assert pages["no such batch"].status_code == 404 and pages["wrong key"].status_code == 401
+    assert pages["a batch refused"].status_code == 400
+    # Data stays as it was written: the customer's phone, the coupons' tokens (and their first
+    # eight characters), the operators' names (the audit filter's hint names two, admin and cli).
+    data = [state["phone"], *state["tokens"], *(token[:8] for token in state["tokens"]), "admin", "vera", "cli"]
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert '<html lang="hi">' in html, name
+        text = body_text(html)
+        for value in data:
+            text = text.replace(value, "")
+        # The audit log's targets and details are shown as logged (batch:1, count: 3).
+        if name == "audit":
+            text = re.sub(r"\b[a-z_]+:\S*", "", text)
+        assert ENGLISH_WORD.findall(text) == [], name
+
+
+def test_the_console_has_the_language_switch_and_keeps_its_english_labels_when_english_is_chosen(make_app):
+    app = make_app(**ROLES)
+    state = console_state(app)
+    visitor = Visitor(app.test_client())
+    visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "hi"
+    sign_in = visitor.get("/console/sign-in?next=x").get_data(as_text=True)
+    assert '<html lang="hi">' in sign_in and '<nav class="languages"' in sign_in
+    assert 'href="/console/sign-in?next=x&amp;lang=en" lang="en" hreflang="en">English</a>' in sign_in
+    visitor.get("/console/sign-in?lang=en")  # the choice outweighs the browser's language, and is kept
+    pages = console_pages(visitor, state)
+    dashboard = pages["dashboard"].get_data(as_text=True)
+    assert '<html lang="en">' in dashboard and ">Dashboard</a>" in dashboard and "admin (admin)" in dashboard
+    assert '<span aria-current="true" lang="en">English</span>' in dashboard
+    assert "Status redeemed" in body_text(pages["a redeemed coupon"].get_data(as_text=True))
+    audit = pages["audit"].get_data(as_text=True)
+    assert "<td>batch.create</td>" in audit and re.search(r'<option value="payout.approve"\s*>payout.approve<', audit)
+
+
+def test_a_language_chosen_on_the_customer_pages_holds_on_the_console_and_back(app):
+    visitor = Visitor(app.test_client())
+    visitor.get("/?lang=hi")
+    assert '<html lang="hi">' in visitor.get("/console/sign-in").get_data(as_text=True)
+    visitor.get("/console/sign-in?lang=en")  # chosen on the console, it holds on the customer's pages
+    assert '<html lang="en">' in visitor.get("/", headers={"Accept-Language": "hi"}).get_data(as_text=True)
+
+
+def test_a_batch_page_writes_its_times_in_words_not_rfc_3339(make_app):
+    app = make_app()
+    made = Api(TestClientTransport(app.test_client())).call(
+        "POST", "/coupons/generate", {"count": 1, "expires_at": "2099-01-02T00:00:00Z"}, {"X-API-Key": ADMIN_KEY}
+    )
+    visitor = Visitor(app.test_client())
+    visitor.get("/console/sign-in")
+    visitor.post("/console/sign-in", {"key": ADMIN_KEY})
+    page = body_text(visitor.get(f"/console/batches/{made.body['batch']['id']}").get_data(as_text=True))
+    assert "2 January 2099, 00:00 UTC" in page
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", page)
+    hindi = body_text(visitor.get(f"/console/batches/{made.body['batch']['id']}?lang=hi").get_data(as_text=True))
+    assert "2 जनवरी 2099, 00:00 यूटीसी" in hindi

@@ -13,6 +13,7 @@ from flask import current_app, g, redirect, render_template, url_for
 from .. import clock, roles
 from ..db import get_db
 from ..web import sessions
+from . import words
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def forbidden(operator: Operator, capability: str) -> tuple[str, int]:
     page = render_template(
         "console/forbidden.html",
         operator=operator,
-        needed=roles.roles_that_may(capability),
+        needed=[words.in_words(role) for role in roles.roles_that_may(capability)],
     )
     return page, 403
 

@@ -3,17 +3,22 @@ GET /audit lists, from the same fixed statements)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template, request
 from flask_babel import gettext as _
 
-from .. import audit
+from .. import audit, clock
 from ..db import get_db
 from ..exceptions import InvalidRequest
 from ..http import validation
 from ..roles import VIEW
+from ..web.formatting import when
 from .access import Operator, needs
 from .routes import bp
 
+# A detail the log keeps as nothing (a batch never voided, never expiring).
+NOTHING = "—"
 # Longer than any operator's name the settings accept; a longer filter matches nobody anyway.
 MAX_OPERATOR = 100
 
@@ -48,7 +53,24 @@ def _page(operator: Operator, entries, next_before, *, action, named, error):
         entries=entries,
         next_before=next_before,
         actions=audit.ACTIONS,
+        shown_details=shown_details,
         action=action,
         named=named or "",
         error=error,
     )
+
+
+def shown_details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as a person reads them: the times the log keeps in RFC 3339 (the
+    fields named *_at) in the page's language, a null as a dash; the rest as logged."""
+    shown = []
+    for name, value in details.items():
+        if value is None:
+            value = NOTHING
+        elif name.endswith("_at") and isinstance(value, str):
+            try:
+                value = when(clock.parse_rfc3339(value))
+            except ValueError:
+                pass  # not a time after all: shown as logged
+        shown.append((name, str(value)))
+    return shown

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import format_decimal, lazy_gettext
 from flask_babel import gettext as _
 
 from .. import clock
@@ -26,8 +27,15 @@ from ..roles import ISSUE, TOKENS, VIEW
 from .access import Operator, needs
 from .routes import bp
 
-# What the form's fields are called in the API's body, for the error messages it gives.
-FIELDS = {"count": "Count", "points": "Points", "label": "Label", "expires_at": "Expires at"}
+# A refused field in the form's words and the page's language (the API's checks word theirs in
+# English, for a client), named by its label; `max` is its limit.
+REFUSED = {
+    "count": lazy_gettext("Count must be a whole number from 1 to %(max)s."),
+    "points": lazy_gettext("Points must be a whole number from 1 to %(max)s."),
+    "expires_at": lazy_gettext("Expires at must be in the future: a date from today on."),
+    "label": lazy_gettext("Label must be at most %(max)s characters."),
+}
+LIMITS = {"count": API_MAX_COUNT, "points": MAX_POINTS, "label": MAX_LABEL}
 
 
 def _batch_id(value: str) -> int:
@@ -103,13 +111,21 @@ def _body(form: Any) -> dict[str, Any]:
 @needs(ISSUE)
 def create(operator: Operator):
     body = _body(request.form)
-    try:
-        count = validation.integer(body, "count", 1, API_MAX_COUNT)
-        points = validation.integer(body, "points", 1, MAX_POINTS, default=DEFAULT_POINTS)
-        expires_at = validation.future_time(body, "expires_at")
-        label = validation.text(body, "label", MAX_LABEL, required=False)
-    except InvalidRequest as refusal:
-        return _list_page(operator, status=400, error=_form_words(refusal.detail), form=request.form)
+    # The API's own checks, in its order; the first field refused is named.
+    checks = {
+        "count": lambda: validation.integer(body, "count", 1, API_MAX_COUNT),
+        "points": lambda: validation.integer(body, "points", 1, MAX_POINTS, default=DEFAULT_POINTS),
+        "expires_at": lambda: validation.future_time(body, "expires_at"),
+        "label": lambda: validation.text(body, "label", MAX_LABEL, required=False),
+    }
+    values = {}
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except InvalidRequest:
+            error = str(REFUSED[field]) % {"max": format_decimal(LIMITS.get(field, 0))}
+            return _list_page(operator, status=400, error=error, form=request.form)
+    count, points, expires_at, label = values["count"], values["points"], values["expires_at"], values["label"]
     key = request.form.get("request_id", "")
     if not (8 <= len(key) <= 64 and key.isascii() and key.replace("-", "").isalnum()):
         return _list_page(operator, status=400, error=_("The form has expired. Try again."), form=request.form)
@@ -135,13 +151,6 @@ def create(operator: Operator):
     return redirect(url_for("console.batch", batch_ref=answer["batch"]["id"], created=1), 303)
 
 
-def _form_words(detail: str) -> str:
-    """The API's message with the form's labels for its field names."""
-    for field, label in FIELDS.items():
-        detail = detail.replace(f"'{field}'", _(label))
-    return detail
-
-
 @bp.get("/batches/<batch_ref>")
 @needs(VIEW)
 def batch(operator: Operator, batch_ref: str):
@@ -157,9 +166,23 @@ def _batch_page(operator: Operator, batch_id: int, *, status: int = 200, error: 
     elif request.args.get("voided"):
         done = _("Batch %(id)s is void.", id=batch_id)
     html = render_template(
-        "console/batch.html", operator=operator, batch=found, error=error, done=done, printable=HTTP_MAX_COUPONS
+        "console/batch.html",
+        operator=operator,
+        batch=found,
+        moments=_moments(found),
+        error=error,
+        done=done,
+        printable=HTTP_MAX_COUPONS,
     )
     return html, status
+
+
+def _moments(batch: dict[str, Any]) -> dict[str, int | None]:
+    """The batch's times as seconds, for formatting.when(): the view gives the API's RFC 3339."""
+    return {
+        name: None if batch[f"{name}_at"] is None else clock.parse_rfc3339(batch[f"{name}_at"])
+        for name in ("created", "expires", "voided")
+    }
 
 
 @bp.post("/batches/<batch_ref>/void")

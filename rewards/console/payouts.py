@@ -21,6 +21,7 @@ from ..http.streaming import streamed
 from ..payouts import queue
 from ..payouts.service import MAX_REFERENCE, STATUSES, approve, csv_lines, payout_view, reject
 from ..roles import FINANCE_ACTIONS, VIEW
+from . import words
 from .access import Operator, needs
 from .routes import bp
 
@@ -127,7 +128,9 @@ def _already(operator: Operator, payout_id: int):
     if status == "pending":  # the form's key was used with other values (the Back button, then another edit)
         error = _("This form was sent before with other values. Nothing changed: try again on this page.")
     else:
-        error = _("Payout #%(id)s was %(status)s already: nothing changed.", id=payout_id, status=status)
+        error = _(
+            "Payout #%(id)s was %(status)s already: nothing changed.", id=payout_id, status=words.in_words(status)
+        )
     return _page(operator, status=409, error=error)
 
 

@@ -15,7 +15,7 @@ from ..exceptions import RateLimited
 from ..http.guards import operator_for_key
 from ..roles import VIEW
 from ..web import csrf, sessions
-from . import charts
+from . import charts, words
 from .access import Operator, current_operator, needs
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -41,6 +41,13 @@ def _number(value: int) -> str:
 @bp.context_processor
 def _drawing() -> dict:
     return {"counts_bar": charts.counts_bar}
+
+
+@bp.app_context_processor
+def _words() -> dict:
+    # Every console page's header names the operator's role, its error pages included (drawn
+    # outside the blueprint when no route matched).
+    return {"value_words": words.in_words}
 
 
 @bp.get("/sign-in")

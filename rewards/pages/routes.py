@@ -34,7 +34,7 @@ from ..ledger.service import wallet
 from ..payouts.service import MAX_POINTS as MAX_PAYOUT
 from ..payouts.service import list_payouts, request_payout
 from ..redemption.service import redeem_coupon
-from ..web import csrf, i18n, sessions
+from ..web import csrf, sessions
 from . import messages
 from .codes import token_from_code
 from .navigation import SIGN_IN, safe_next, sign_in_then
@@ -61,7 +61,6 @@ def _check_forms() -> None:
 
 @bp.after_request
 def _after(response: Response) -> Response:
-    i18n.remember_choice(response)
     if not _gives_device_id():
         return response
     device = _device_id()

@@ -87,6 +87,8 @@ def _page_headers(response: Response) -> Response:
     # Every answer under the pages' paths, errors included; nosniff and no-store come from
     # http/headers.py like every other answer's.
     if is_page_request():
+        # A language chosen on any page, the console's included, holds for the next ones.
+        i18n.remember_choice(response)
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         # Coupon tokens are in the pages' addresses: they must not leave in a Referer.
         response.headers["Referrer-Policy"] = "same-origin"

@@ -21,7 +21,6 @@ LANGUAGES = ("en", "hi")
 DEFAULT = "en"
 COOKIE = "lang"
 COOKIE_AGE = 365 * 86_400
-CONSOLE = "/console"
 # What each language calls itself, for the switch on every page.
 NAMES = {"en": "English", "hi": "हिन्दी"}
 # Parsed once: Flask-Babel takes a Locale as it is, where a code would be parsed (and its data
@@ -37,9 +36,6 @@ def chosen_in_query() -> str | None:
 
 
 def select_locale() -> Locale:
-    # The operator's console is English for now: its strings are not in the Hindi catalogue.
-    if request.path.startswith(CONSOLE):
-        return LOCALES[DEFAULT]
     remembered = request.cookies.get(COOKIE)
     code = (
         chosen_in_query()
