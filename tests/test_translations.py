@@ -267,3 +267,16 @@ def test_a_batch_page_writes_its_times_in_words_not_rfc_3339(make_app):
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", page)
     hindi = body_text(visitor.get(f"/console/batches/{made.body['batch']['id']}?lang=hi").get_data(as_text=True))
     assert "2 जनवरी 2099, 00:00 यूटीसी" in hindi
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_numbers_are_written_as_babel_writes_them_in_each_language(make_app, language):
+    # formatting.number() groups digits itself (format_decimal costs a dashboard dearly): it must
+    # say exactly what Babel says, the Indian grouping in Hindi included.
+    from babel.numbers import format_decimal
+
+    from rewards.web.formatting import number
+
+    values = [0, 7, -7, 999, 1000, -1000, 12_345, 123_456, 1_234_567, -98_765_432, 10**12, 2**63 - 1]
+    with make_app().test_request_context(f"/me?lang={language}"):
+        assert [number(v) for v in values] == [format_decimal(v, locale=language) for v in values]

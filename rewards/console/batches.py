@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
-from flask_babel import format_decimal, lazy_gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from .. import clock
 from ..coupons.batches import API_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POINTS, create_batch
@@ -24,6 +24,7 @@ from ..exceptions import InvalidRequest
 from ..http import idempotent, validation
 from ..http.streaming import streamed
 from ..roles import ISSUE, TOKENS, VIEW
+from ..web import formatting
 from .access import Operator, needs
 from .routes import bp
 
@@ -123,7 +124,7 @@ def create(operator: Operator):
         try:
             values[field] = check()
         except InvalidRequest:
-            error = str(REFUSED[field]) % {"max": format_decimal(LIMITS.get(field, 0))}
+            error = str(REFUSED[field]) % {"max": formatting.number(LIMITS.get(field, 0))}
             return _list_page(operator, status=400, error=error, form=request.form)
     count, points, expires_at, label = values["count"], values["points"], values["expires_at"], values["label"]
     key = request.form.get("request_id", "")

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from .. import clock, paging
@@ -31,6 +30,7 @@ from ..payouts.service import list_payouts
 from ..redemption.history import scan_of_user, scans_of
 from ..redemption.reversal import reverse_scan
 from ..roles import FINANCE_ACTIONS, VIEW
+from ..web import formatting
 from .access import Operator, needs
 from .routes import bp
 
@@ -245,8 +245,8 @@ def adjust_balance(operator: Operator, user_ref: str):
     if points is None:
         error = _(
             "Write the points as a whole number other than 0, from %(low)s to %(high)s (negative to take points away).",
-            low=format_decimal(-MAX_ADJUSTMENT),
-            high=format_decimal(MAX_ADJUSTMENT),
+            low=formatting.number(-MAX_ADJUSTMENT),
+            high=formatting.number(MAX_ADJUSTMENT),
         )
         return _user_page(operator, user_id, status=400, error=error, failed_form="adjust", form=form)
     try:

@@ -4,7 +4,6 @@ redirect (post/redirect/get), every change is the API's own service call in its 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from .. import audit, clock, ratelimit, stats
@@ -14,7 +13,7 @@ from ..db import get_db
 from ..exceptions import RateLimited
 from ..http.guards import operator_for_key
 from ..roles import VIEW
-from ..web import csrf, sessions
+from ..web import csrf, formatting, sessions
 from . import charts, words
 from .access import Operator, current_operator, needs
 
@@ -33,9 +32,7 @@ def _check_forms() -> None:
         csrf.protect()
 
 
-@bp.app_template_filter("number")
-def _number(value: int) -> str:
-    return format_decimal(value)
+bp.add_app_template_filter(formatting.number, "number")
 
 
 @bp.context_processor

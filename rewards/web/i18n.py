@@ -8,12 +8,16 @@ string, date and number of a page follows the same choice.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale
 from babel.support import Translations
 from flask import Flask, Response, has_request_context, request
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -53,6 +57,16 @@ def _best_match(header: str) -> str | None:
     return parse_accept_header(header, LanguageAccept).best_match(LANGUAGES)
 
 
+def page_language() -> str:
+    """The request's language code, found once (see page_translations)."""
+    if not has_request_context():
+        return str(get_locale() or DEFAULT)
+    found = request.environ.get("rewards.language")
+    if found is None:
+        found = request.environ["rewards.language"] = str(get_locale() or DEFAULT)
+    return found
+
+
 def page_translations() -> Translations:
     """The request's catalogue, found once: Flask-Babel looks it up again (through several
     context lookups) for every string, and a page has dozens."""
@@ -65,8 +79,10 @@ def page_translations() -> Translations:
 
 
 def install_page_gettext(app: Flask) -> None:
-    """Templates translate through the request's catalogue, found once a request (replacing
-    Flask-Babel's callables of the same meaning)."""
+    """Templates translate through the request's catalogue, found once a request, with the
+    meaning Jinja's "newstyle" gettext gives `_()`, `gettext()` and `ngettext()` (autoescaped,
+    always %-formatted with their keyword arguments), called directly: Jinja's own wrappers
+    reach the catalogue through three nested context calls for every string."""
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: page_translations().ugettext(s),
         ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
@@ -74,6 +90,20 @@ def install_page_gettext(app: Flask) -> None:
         pgettext=lambda c, s: page_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext, ngettext=_page_ngettext)
+
+
+@pass_context
+def _page_gettext(context: Context, string: str, /, **variables: Any) -> str:
+    found = page_translations().ugettext(string)
+    return (Markup(found) if context.eval_ctx.autoescape else found) % variables
+
+
+@pass_context
+def _page_ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    found = page_translations().ungettext(singular, plural, num)
+    return (Markup(found) if context.eval_ctx.autoescape else found) % variables
 
 
 def switched_to(language: str) -> str:
