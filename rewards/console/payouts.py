@@ -142,20 +142,13 @@ def approve_one(operator: Operator, payout_ref: str):
     if reference is None:
         error = _("Write the transfer's reference for payout #%(id)s, in 1 to 100 characters.", id=payout_id)
         return _page(operator, status=400, error=error)
-    key = _form_key()
-    if key is None:
-        return _page(operator, status=400, error=_("The form has expired. Try again."))
-    try:
-        _decide(
-            operator,
-            f"{key}:approve",
-            payout_id,
-            {"reference": reference},
-            lambda tx: approve(tx, operator.name, payout_id, reference, clock.now()),
-        )
-    except (PayoutNotPending, IdempotencyKeyReused):
-        return _already(operator, payout_id)
-    return _done(approved=[payout_id])
+    return _decide_one(
+        operator,
+        payout_id,
+        "approve",
+        {"reference": reference},
+        lambda tx: approve(tx, operator.name, payout_id, reference, clock.now()),
+    )
 
 
 @bp.post("/payouts/<payout_ref>/reject")
@@ -167,20 +160,26 @@ def reject_one(operator: Operator, payout_ref: str):
     except InvalidRequest:
         error = _("Write why payout #%(id)s is rejected, in 1 to 500 characters.", id=payout_id)
         return _page(operator, status=400, error=error)
+    return _decide_one(
+        operator,
+        payout_id,
+        "reject",
+        {"reason": reason},
+        lambda tx: reject(tx, operator.name, payout_id, reason, clock.now()),
+    )
+
+
+def _decide_one(operator: Operator, payout_id: int, action: str, body: dict, call):
+    """One payout's Approve or Reject, once however often its form is sent; one decided
+    meanwhile gets the page saying so."""
     key = _form_key()
     if key is None:
         return _page(operator, status=400, error=_("The form has expired. Try again."))
     try:
-        _decide(
-            operator,
-            f"{key}:reject",
-            payout_id,
-            {"reason": reason},
-            lambda tx: reject(tx, operator.name, payout_id, reason, clock.now()),
-        )
+        _decide(operator, f"{key}:{action}", payout_id, body, call)
     except (PayoutNotPending, IdempotencyKeyReused):
         return _already(operator, payout_id)
-    return _done(rejected=[payout_id])
+    return _done(**{"approved" if action == "approve" else "rejected": [payout_id]})
 
 
 @bp.post("/payouts/approve")
