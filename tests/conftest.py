@@ -21,6 +21,7 @@ from .support.apps import build_app
 from .support.browser import chromium, playwright_session  # noqa: F401 (fixtures)
 from .support.client import Api, TestClientTransport
 from .support.engines import ENGINES, PostgresServer, Probe, TestDatabase, new_sqlite_database
+from .support.pages import Visitor
 from .support.servers import LiveServer, start_gunicorn
 
 # Tests never write into the working tree: hypothesis keeps its example database in a
@@ -148,3 +149,9 @@ def hosts(gunicorn: Any, database: TestDatabase) -> Any:
         return [gunicorn(workers, database=database, **env) for _ in range(n)]
 
     return start
+
+
+@pytest.fixture
+def visitor(app: Flask) -> Visitor:
+    """A browser of the pages without a browser: Flask's test client, with the forms' CSRF token."""
+    return Visitor(app.test_client())

@@ -13,21 +13,14 @@ import pytest
 from rewards import clock
 
 from .support.client import ADMIN_KEY, Api, TestClientTransport
-from .support.pages import Visitor, visible_text
+from .support.pages import Visitor, console_sign_in, visible_text
 
 VIEWER_KEY = "v" * 32
 ISSUER_KEY = "i" * 32
 ROLES = {"ADMIN_API_KEYS": f"vera:{VIEWER_KEY},ivan:{ISSUER_KEY}", "OPERATOR_ROLES": "vera:viewer,ivan:issuer"}
 
 
-@pytest.fixture
-def visitor(app) -> Visitor:
-    return Visitor(app.test_client())
-
-
-def sign_in(visitor: Visitor, key: str = ADMIN_KEY):
-    visitor.get("/console/sign-in")
-    return visitor.post("/console/sign-in", {"key": key})
+sign_in = console_sign_in
 
 
 def request_id(html: str) -> str:

@@ -14,7 +14,7 @@ from rewards.ledger.search import NAMES as ENDING_NAMES
 from rewards.ledger.search import STATEMENTS as SEARCHES
 
 from .support.client import ADMIN_KEY, Api, Login, TestClientTransport
-from .support.pages import Visitor, visible_text
+from .support.pages import Visitor, console_sign_in, visible_text
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 VIEWER_KEY, ISSUER_KEY, FINANCE_KEY = "v" * 32, "i" * 32, "f" * 32
@@ -24,14 +24,8 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def visitor(app) -> Visitor:
-    return Visitor(app.test_client())
-
-
 def sign_in(visitor: Visitor, key: str = ADMIN_KEY) -> None:
-    visitor.get("/console/sign-in")
-    assert visitor.post("/console/sign-in", {"key": key}).status_code == 303
+    assert console_sign_in(visitor, key).status_code == 303
 
 
 def text_of(response) -> str:

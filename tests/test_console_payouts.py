@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from .support.client import ADMIN_KEY, Api, TestClientTransport, bearer
-from .support.pages import Visitor, visible_text
+from .support.pages import Visitor, console_sign_in, visible_text
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 VIEWER_KEY = "v" * 32
@@ -24,14 +22,7 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def visitor(app) -> Visitor:
-    return Visitor(app.test_client())
-
-
-def sign_in(visitor: Visitor, key: str = ADMIN_KEY):
-    visitor.get("/console/sign-in")
-    return visitor.post("/console/sign-in", {"key": key})
+sign_in = console_sign_in
 
 
 def request_payouts(api: Api, *amounts: int, balance: int = 1000) -> tuple[dict, list[int]]:

@@ -11,11 +11,6 @@ from .support.client import ADMIN_KEY, Api, TestClientTransport, bearer
 from .support.pages import Visitor, visible_text
 
 
-@pytest.fixture
-def visitor(app) -> Visitor:
-    return Visitor(app.test_client())
-
-
 def coupon(api: Api, **fields) -> str:
     return api.generate(1, **fields)[0]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from .client import fresh_phone
+from .client import ADMIN_KEY, fresh_phone
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _SHOWN_CODE = re.compile(r'data-code="(\d{6})"')
@@ -63,3 +63,9 @@ class Visitor:
 
     def session_cookie(self) -> Any:
         return self.client.get_cookie("rewards_session")
+
+
+def console_sign_in(visitor: Visitor, key: str = ADMIN_KEY) -> Any:
+    """Sign `visitor` in on the console with an operator key, as its form does; the answer."""
+    visitor.get("/console/sign-in")
+    return visitor.post("/console/sign-in", {"key": key})
