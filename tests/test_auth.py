@@ -200,6 +200,20 @@ def test_auth_calls_from_one_address_are_limited_across_phones(make_app, db):
     assert other.status_code == 200
 
 
+def test_a_code_refused_for_its_address_is_not_counted_against_its_phone(make_app):
+    # Both limits are hit in one kept block now (ratelimit.count_in_turn): still in turn, the
+    # phone's only when the address's allowed the call.
+    client = make_app(AUTH_IP_RATE_LIMIT="1 per hour", OTP_SEND_LIMIT="1").test_client()
+    assert client.post("/auth/otp", json={"phone": fresh_phone()}).status_code == 200
+    phone = fresh_phone()
+    assert_problem(client.post("/auth/otp", json={"phone": phone}), 429, "rate_limited")
+    other = client.post("/auth/otp", json={"phone": phone}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+    # The phone's own limit still holds, refused or not.
+    again = client.post("/auth/otp", json={"phone": phone}, environ_base={"REMOTE_ADDR": "192.0.2.8"})
+    assert_problem(again, 429, "rate_limited")
+
+
 def test_without_a_declared_proxy_a_client_cannot_choose_its_address(make_app):
     client = make_app(AUTH_IP_RATE_LIMIT="2 per hour").test_client()
     statuses = [

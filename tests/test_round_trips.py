@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support.client import Api, TestClientTransport, assert_problem
+from .support.client import Api, TestClientTransport, assert_problem, fresh_phone
 
 
 @pytest.mark.engines("postgresql")
@@ -47,3 +47,21 @@ def test_a_wallet_read_is_four_statements_the_bearer_check_in_its_snapshot(app, 
     # BEGIN, the bearer's user with its balance, the page of the ledger, ROLLBACK (before: 5,
     # the bearer's user read on its own first).
     assert counts.statements == 4
+
+
+def test_an_otp_pair_is_fourteen_statements_a_new_user_included(app, api):
+    api.login()  # the connection is open
+    database = app.extensions["rewards.db"]
+    with database.counting() as sent:
+        phone = fresh_phone()
+        code = api.request_otp(phone).body["otp"]
+    with database.counting() as verified:
+        reply = api.call("POST", "/auth/verify", {"phone": phone, "otp": code})
+    assert reply.status == 200
+    token = reply.body["access_token"]
+    assert api.wallet(token).status == 200  # the instance read with the user is the one a token needs
+    # /auth/otp: BEGIN, the address's and the phone's hits, one savepoint, the code, COMMIT (before:
+    # 8, a savepoint released and taken for each hit). /auth/verify: BEGIN, the address's hit, its
+    # savepoint, the code, its deletion, the new user with the database instance, the users'
+    # tally, COMMIT (before: 9, the instance read on its own).
+    assert (sent.statements, verified.statements) == (6, 8)
