@@ -10,7 +10,7 @@ it too, should the code ever try).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import audit, clock, paging, stats
 from ..db import Transaction
@@ -81,9 +81,10 @@ def post_entry(
     return Posted(entry_id, balance)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One change of a balance (a transaction, as the wallet calls it)."""
+class Entry(NamedTuple):
+    """One change of a balance (a transaction, as the wallet calls it). A named tuple, not a
+    frozen dataclass: made straight from its row, 0.9 µs instead of 3 per entry of a wallet
+    page (issue #17). The columns of _ENTRY are its fields, in order."""
 
     id: int
     kind: str
@@ -105,9 +106,7 @@ class Wallet:
 
 
 def _entry(row: Any) -> Entry:
-    return Entry(
-        row["id"], row["kind"], row["points"], row["coupon_token"], row["payout_id"], row["reason"], row["created_at"]
-    )
+    return Entry._make(row)
 
 
 def entry_json(entry: Entry) -> dict[str, Any]:
