@@ -24,6 +24,29 @@ def test_body_over_one_mebibyte_is_payload_too_large(client):
     assert_problem(client.post("/auth/otp", data=body, content_type="application/json"), 413, "payload_too_large")
 
 
+@pytest.mark.parametrize(
+    ("content_type", "declared", "sent", "status", "detail"),
+    [
+        # Each as Werkzeug's own stream answered it, before json_body read the body itself.
+        ("application/json", "100", b'{"phone": "+15551234567"}', 400, "The request could not be understood."),
+        ("application/json", "10", b'{"phone": "+15551234567"}', 400, "The body is not valid JSON."),
+        ("application/json", "x1", b'{"phone": "+15551234567"}', 400, "The body is not valid JSON."),
+        ("application/json", "0", b"", 400, "The body is not valid JSON."),
+        ("application/json", str((1 << 20) + 1), b'{"phone": "+15551234567"}', 413, None),
+        ("Application/JSON ; charset=utf-8", None, b'{"phone": "+15551234567"}', 200, None),
+        ("application/jsonx", None, b'{"phone": "+15551234567"}', 415, None),
+    ],
+)
+def test_a_bodys_declared_length_and_type_are_read_as_werkzeug_reads_them(
+    client, content_type, declared, sent, status, detail
+):
+    overrides = {} if declared is None else {"CONTENT_LENGTH": declared}
+    response = client.post("/auth/otp", data=sent, content_type=content_type, environ_overrides=overrides)
+    assert response.status_code == status, response.get_data(as_text=True)
+    if detail is not None:
+        assert response.get_json()["detail"] == detail
+
+
 def test_body_that_is_not_json_content_is_unsupported(client):
     response = client.post("/auth/otp", data="phone=+15551234567", content_type="application/x-www-form-urlencoded")
     assert_problem(response, 415, "unsupported_media_type")
