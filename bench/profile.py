@@ -43,6 +43,8 @@ from rewards.db.migrate import init_db  # noqa: E402
 from rewards.db.sqlite import SqliteBackend  # noqa: E402
 
 ROUTES = ("version", "scan", "keyed-scan", "wallet", "otp-pair")
+# --floor: what any OTP pair costs before its own work, in this measure (bench/RESULTS.md).
+FLOOR = ("floor-pair", "floor-pair-committed")
 TARGETS = {"scan": 2.0, "wallet": 1.5, "otp-pair": 3.0}
 NO_LIMITS = {
     "OTP_DELIVERY": "response",
@@ -57,8 +59,10 @@ Request = Callable[[], None]
 class Fixture:
     """An app on `url` with users, coupons and a 10-row wallet, and one request per route."""
 
-    def __init__(self, url: str, coupons: int) -> None:
+    def __init__(self, url: str, coupons: int, *, floor: bool = False) -> None:
         self.app = create_app({"DATABASE_URL": url, **NO_LIMITS})
+        if floor:
+            add_floor_routes(self.app)
         self.client = self.app.test_client()
         self.db: Database = self.app.extensions["rewards.db"]
         users = add_users(self.db, 200, prefix=200)
@@ -97,6 +101,38 @@ class Fixture:
         sent = self._ok(self.client.post("/auth/otp", json={"phone": phone}), "POST /auth/otp").get_json()
         self._ok(self.client.post("/auth/verify", json={"phone": phone, "otp": sent["otp"]}), "POST /auth/verify")
 
+    def floor_pair(self, path: str = "/bench/floor") -> None:
+        # The pair's two requests, bodies and answers of the same size, and nothing else.
+        phone = f"+1666{next(self.phones):07d}"
+        self._ok(self.client.post(path, json={"phone": phone}), path)
+        self._ok(self.client.post(path, json={"phone": phone, "otp": "123456"}), path)
+
+    def floor_pair_committed(self) -> None:
+        self.floor_pair("/bench/floor-committed")
+
+
+_FLOOR_WRITE = "INSERT INTO rate_limits (key, window_start, hits) VALUES (?, 0, 1) ON CONFLICT (key) DO NOTHING"
+
+
+def add_floor_routes(app: Any) -> None:
+    """Two views for --floor: a JSON body read and answered; and the same with one write
+    transaction of one statement, committed as durably as every write (synchronous=FULL)."""
+    from rewards.db import get_db
+    from rewards.http import validation
+
+    def answered() -> dict[str, Any]:
+        body = validation.json_body()
+        return {"status": "sent", "expires_in": 300, "otp": "123456", "phone": body["phone"]}
+
+    def committed() -> dict[str, Any]:
+        body = validation.json_body()
+        with get_db().write() as tx:
+            tx.execute(_FLOOR_WRITE, (f"bench-floor:{body['phone']}:{len(body)}",))
+        return {"status": "sent", "expires_in": 300, "otp": "123456", "phone": body["phone"]}
+
+    app.add_url_rule("/bench/floor", "bench_floor", answered, methods=["POST"])
+    app.add_url_rule("/bench/floor-committed", "bench_floor_committed", committed, methods=["POST"])
+
 
 def cpu_us(requests: dict[str, Request], count: int, rounds: int) -> dict[str, list[float]]:
     """CPU µs per request of each route, one figure per round. The routes take turns within
@@ -123,8 +159,8 @@ def counted(db: Database, request: Request, count: int = 20) -> tuple[float, flo
     return counts.statements / count, counts.in_triggers / count, trips
 
 
-def measure(fixture: Fixture, count: int, rounds: int) -> list[dict[str, Any]]:
-    requests = {route: fixture.request(route) for route in ROUTES}
+def measure(fixture: Fixture, count: int, rounds: int, routes: tuple[str, ...] = ROUTES) -> list[dict[str, Any]]:
+    requests = {route: fixture.request(route) for route in routes}
     per_round = cpu_us(requests, count, rounds)
     base = per_round["version"]
     rows = []
@@ -152,6 +188,8 @@ def table(engine: str, rows: list[dict[str, Any]]) -> str:
         "keyed-scan": "POST /scan with a new Idempotency-Key",
         "wallet": "GET /users/me/wallet, 10 rows",
         "otp-pair": "POST /auth/otp + POST /auth/verify (a pair)",
+        "floor-pair": "floor: two POSTs that only read their JSON bodies and answer",
+        "floor-pair-committed": "floor: the same, each with one committed write (BEGIN, 1 statement, COMMIT)",
     }
     for row in rows:
         target = TARGETS.get(row["route"])
@@ -207,17 +245,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds per route; the median is shown (default 5)")
     parser.add_argument("--profile", choices=ROUTES, help="print the top of a cProfile of this route instead")
     parser.add_argument("--top", type=int, default=30, help="functions shown by --profile (default 30)")
+    parser.add_argument(
+        "--floor", action="store_true", help="two more rows: what any OTP pair costs before its own work"
+    )
     args = parser.parse_args()
     # Every route's coupons, warm-ups and counting passes included, with room to spare.
     coupons = (args.requests * (args.rounds + 1) + 100) * 2
     with tempfile.TemporaryDirectory(prefix="rewards-profile-") as tmp:
         for engine, url in engines(args.postgres, Path(tmp)):
-            fixture = Fixture(url, coupons)
+            fixture = Fixture(url, coupons, floor=args.floor)
             if args.profile:
                 print(f"## {engine}: {args.profile}, {args.requests} requests\n")
                 print(profile(fixture, args.profile, args.requests, args.top))
             else:
-                print(table(engine, measure(fixture, args.requests, args.rounds)) + "\n")
+                routes = ROUTES + FLOOR if args.floor else ROUTES
+                print(table(engine, measure(fixture, args.requests, args.rounds, routes)) + "\n")
             fixture.db.close()
 
 
