@@ -14,7 +14,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
 
-from . import formatting, i18n
+from . import form_tokens, formatting, fragments, i18n
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -66,6 +66,7 @@ def init_web(app: Flask) -> None:
     )
     app.session_interface = FormsCookie()
     csrf.init_app(app)
+    app.jinja_env.globals["csrf_token"] = form_tokens.form_token
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.install_page_gettext(app)
     app.jinja_env.globals["programme_name"] = lambda: current_app.config["PROGRAMME_NAME"]
@@ -76,6 +77,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["STYLESHEET"] = f"{app.static_url_path}/css/site.css"
     app.jinja_env.globals["ICON"] = f"{app.static_url_path}/icons/icon-192.png"
     app.jinja_env.globals["path_for"] = path_for
+    app.jinja_env.globals["fragment"] = fragments.fragment
     formatting.register(app)
     app.after_request(_page_headers)
 
