@@ -143,6 +143,23 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(visitor, d
     assert visitor.get("/console").status_code == 200  # still signed in
 
 
+def test_a_form_token_serves_its_own_visitors_pages_and_no_one_elses(app, visitor, db):
+    # The token is signed once per seed and kept (web/form_tokens.py): every page of a visitor
+    # gives the same one, and it opens nothing in another visitor's session.
+    sign_in(visitor)
+    first = visitor.csrf
+    visitor.get("/console/batches")
+    assert visitor.csrf == first
+    other = Visitor(app.test_client())
+    sign_in(other)
+    assert other.csrf != first
+    other.csrf = first
+    assert other.post("/console/sign-out").status_code == 400
+    assert other.get("/console").status_code == 200  # still signed in
+    assert visitor.post("/console/sign-out").status_code == 303
+    assert visitor.get("/console").status_code == 303
+
+
 def test_a_wrong_key_without_csrf_is_refused_before_it_is_counted(visitor, db):
     assert visitor.client.post("/console/sign-in", data={"key": ADMIN_KEY}).status_code == 400
     assert db.scalar("SELECT count(*) FROM web_sessions") == 0
