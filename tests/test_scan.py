@@ -150,3 +150,16 @@ def test_a_well_signed_token_for_no_user_of_this_database_scans_nothing_and_coun
     assert db.scalar("SELECT count(*) FROM idempotency_keys") == 0
     # Its one scan a minute is still there for the real token.
     assert api.scan(token, coupon).status == 200
+
+
+def test_scans_go_on_after_init_db_reset_on_the_running_service(api, runner):
+    """On PostgreSQL the scan is a function of the schema: a reset drops and makes it anew under
+    connections that have run (and prepared) the call many times; they go on scanning."""
+    token, _ = api.login()
+    for coupon in api.generate(8):
+        assert api.scan(token, coupon).status == 200
+    assert runner.invoke(args=["init-db", "--reset", "--yes"]).exit_code == 0
+    token, _ = api.login()
+    (coupon,) = api.generate(1)
+    response = api.scan(token, coupon)
+    assert response.status == 200 and response.body["balance"] == 10
