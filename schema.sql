@@ -5,6 +5,11 @@
 --
 -- Money-like rule: a user's balance only ever changes in the same transaction that appends a
 -- ledger entry, so SUM(ledger_entries.points) = users.balance is an invariant the tests check.
+--
+-- PostgreSQL has one object more (schema.postgresql.sql, version 10): the function
+-- redeem_coupon, a whole scan in one round trip to the server. SQLite runs in the service's
+-- process, where a statement costs no round trip: there the same rules are the statements of
+-- rewards/redemption/service.py.
 
 -- One row naming this database: tokens carry it, so a token never outlives the database it
 -- was issued for (after init-db --reset, or a database replaced by another, ids start again).

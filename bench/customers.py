@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OUT, sqlite_database  # noqa: E402
-from bench.postgres import BenchPostgres  # noqa: E402
+from bench.engines import on_both_engines, per_call_ms  # noqa: E402
 from rewards.db import Database  # noqa: E402
 from rewards.ledger.search import STATEMENTS, users_ending_with  # noqa: E402
 from rewards.ledger.service import find_user  # noqa: E402
@@ -46,16 +43,6 @@ def seed(db: Database) -> list[str]:
                 [(phone, 1_760_000_000 + n) for n, phone in enumerate(phones[start : start + 5000], start)],
             )
     return phones
-
-
-def per_call_ms(db: Database, call: Callable) -> float:
-    times = []
-    for _ in range(CALLS):
-        with db.snapshot() as tx:
-            start = time.perf_counter()
-            call(tx)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def plan(db: Database) -> str:
@@ -85,8 +72,8 @@ def measure(engine: str, db: Database, settle: Callable[[], None] = lambda: None
         if call is None:
             call = lambda tx, digits=digits: users_ending_with(tx, digits, PAGE, None)  # noqa: E731
             params = {"pattern": "%" + digits, "before": 2**62, "limit": PAGE + 1}
-            full = per_call_ms(db, lambda tx, params=params: tx.all(_FULL_SCAN, params))
-        ms = per_call_ms(db, call)
+            full = per_call_ms(db, lambda tx, params=params: tx.all(_FULL_SCAN, params), CALLS)
+        ms = per_call_ms(db, call, CALLS)
         baseline = baseline or ms
         with db.snapshot() as tx:
             found = call(tx)
@@ -117,23 +104,8 @@ def table(results: list[dict]) -> str:
 
 
 def customers_section() -> str:
-    OUT.mkdir(parents=True, exist_ok=True)
-    db = sqlite_database(OUT / "customers.db")
-    try:
-        results = measure("SQLite", db)
-    finally:
-        db.close()
-    postgres = BenchPostgres()
-    try:
-        url = postgres.fresh("rewards_customers")
-        pg = postgres.database(url)
-        try:
-            results += measure("PostgreSQL", pg, lambda: postgres.analyze(url))
-        finally:
-            pg.close()
-    finally:
-        postgres.stop()
-    return table(results)
+    """Both engines' rows, as a RESULTS.md section."""
+    return table(on_both_engines("customers", measure))
 
 
 if __name__ == "__main__":

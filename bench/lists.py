@@ -9,17 +9,14 @@ Run alone: .venv/bin/python bench/lists.py (prints the table); `make bench` adds
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OUT, sqlite_database  # noqa: E402
-from bench.postgres import BenchPostgres  # noqa: E402
+from bench.engines import on_both_engines, per_call_ms  # noqa: E402
 from bench.seed import add_users  # noqa: E402
 from rewards import audit  # noqa: E402
 from rewards.db import Database  # noqa: E402
@@ -60,17 +57,6 @@ def seed(db: Database) -> tuple[int, int]:
     return crowded, empty
 
 
-def per_call_ms(db: Database, call: Callable) -> float:
-    """Median milliseconds of one call, over CALLS calls each in its own snapshot."""
-    times = []
-    for _ in range(CALLS):
-        with db.snapshot() as tx:
-            start = time.perf_counter()
-            call(tx)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def measure(engine: str, db: Database, settle: Callable[[], None] = lambda: None) -> list[dict]:
     print(f"{engine}: seeding {ROWS:,} payouts of one user and {ROWS:,} audit entries", file=sys.stderr)
     crowded, empty = seed(db)
@@ -97,10 +83,10 @@ def measure(engine: str, db: Database, settle: Callable[[], None] = lambda: None
     results = []
     baseline = 0.0
     for name, now, before in cases:
-        ms = per_call_ms(db, now)
+        ms = per_call_ms(db, now, CALLS)
         if before is None:
             baseline = ms
-        old = per_call_ms(db, before) if before is not None else None
+        old = per_call_ms(db, before, CALLS) if before is not None else None
         results.append({"engine": engine, "name": name, "ms": ms, "baseline": baseline, "before_ms": old})
         print(f"  {name}: {ms:.3f} ms" + (f" (before the fix {old:.3f} ms)" if old else ""), file=sys.stderr)
     return results
@@ -128,23 +114,7 @@ def table(results: list[dict]) -> str:
 
 def lists_section() -> str:
     """Both engines' rows, as a RESULTS.md section."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    db = sqlite_database(OUT / "lists.db")
-    try:
-        results = measure("SQLite", db)
-    finally:
-        db.close()
-    postgres = BenchPostgres()
-    try:
-        url = postgres.fresh("rewards_lists")
-        pg = postgres.database(url)
-        try:
-            results += measure("PostgreSQL", pg, lambda: postgres.analyze(url))
-        finally:
-            pg.close()
-    finally:
-        postgres.stop()
-    return table(results)
+    return table(on_both_engines("lists", measure))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ test_console_browser.py)."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 
+import itsdangerous
 import pytest
 
 from rewards import clock
@@ -141,6 +143,41 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(visitor, d
     assert db.scalar("SELECT count(*) FROM batches") == 0
     assert visitor.post("/console/sign-out", csrf=False).status_code == 400
     assert visitor.get("/console").status_code == 200  # still signed in
+
+
+def test_a_form_token_serves_its_own_visitors_pages_and_no_one_elses(app, visitor, db):
+    # The token is signed once per seed and kept (web/form_tokens.py): every page of a visitor
+    # gives the same one, and it opens nothing in another visitor's session.
+    sign_in(visitor)
+    first = visitor.csrf
+    visitor.get("/console/batches")
+    assert visitor.csrf == first
+    other = Visitor(app.test_client())
+    sign_in(other)
+    assert other.csrf != first
+    other.csrf = first
+    assert other.post("/console/sign-out").status_code == 400
+    assert other.get("/console").status_code == 200  # still signed in
+    assert visitor.post("/console/sign-out").status_code == 303
+    assert visitor.get("/console").status_code == 303
+
+
+def test_a_forms_cookie_older_than_the_session_lifetime_carries_no_token(app, visitor, monkeypatch):
+    # Each forms cookie's signature is checked once and kept (web/FormsCookie); its age is not.
+    sign_in(visitor)
+    signer = app.session_interface.get_signing_serializer(app)
+    seed = signer.loads(visitor.client.get_cookie("rewards_forms").value)
+    lifetime = app.config["WEB_SESSION_TTL_SECONDS"]
+    signed_now = signer.dumps(seed)
+    long_ago = time.time() - lifetime - 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: long_ago)
+    signed_long_ago = signer.dumps(seed)
+    monkeypatch.undo()
+    for cookie in (signed_now, signed_long_ago, signed_now):  # the same cookies again: kept ones
+        visitor.client.set_cookie("rewards_forms", cookie, path="/")
+        answer = visitor.post("/console/sign-out")
+        assert answer.status_code == (400 if cookie == signed_long_ago else 303)
+        sign_in(visitor)
 
 
 def test_a_wrong_key_without_csrf_is_refused_before_it_is_counted(visitor, db):

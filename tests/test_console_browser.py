@@ -5,11 +5,12 @@ outcome checked in the database; axe-core on every console page; each page at a 
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 from playwright.sync_api import expect
 
-from .support.browser import DESKTOP, PHONE, axe_violations, screenshot
+from .support.browser import DESKTOP, PHONE, axe_violations, console_sign_in, screenshot
 from .support.client import ADMIN_KEY
 from .support.sheets import read_sheet
 
@@ -21,10 +22,7 @@ def server(gunicorn):
     return gunicorn(workers=2, COUPON_URL_TEMPLATE="{PUBLIC_URL}/c/{token}")
 
 
-def sign_in(page, server) -> None:
-    page.goto(f"{server.url}/console/sign-in")
-    page.get_by_label("Operator key").fill(ADMIN_KEY)
-    page.get_by_role("button", name="Sign in").click()
+sign_in = partial(console_sign_in, key=ADMIN_KEY)
 
 
 def spill(page) -> int:

@@ -6,11 +6,12 @@ checked through the API; axe-core on both pages; both pages at a phone's size to
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 from playwright.sync_api import expect
 
-from .support.browser import DESKTOP, PHONE, axe_violations, screenshot
+from .support.browser import DESKTOP, PHONE, axe_violations, console_sign_in, screenshot
 from .support.client import ADMIN_KEY, bearer
 
 pytestmark = pytest.mark.live
@@ -23,11 +24,7 @@ def server(gunicorn):
     return gunicorn(workers=2)
 
 
-def sign_in(page, server) -> None:
-    page.goto(f"{server.url}/console/sign-in")
-    page.get_by_label("Operator key").fill(ADMIN_KEY)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+sign_in = partial(console_sign_in, key=ADMIN_KEY)
 
 
 def customer_who_calls(server) -> tuple[int, list[str]]:

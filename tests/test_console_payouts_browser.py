@@ -6,11 +6,12 @@ outcome checked through the API; axe-core on both pages; both pages at a phone's
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 from playwright.sync_api import expect
 
-from .support.browser import DESKTOP, PHONE, axe_violations, screenshot
+from .support.browser import DESKTOP, PHONE, axe_violations, console_sign_in, screenshot
 from .support.client import ADMIN_KEY, bearer
 
 pytestmark = pytest.mark.live
@@ -36,11 +37,7 @@ def payouts_waiting(server, *amounts: int) -> tuple[dict, list[int]]:
     return {"id": user_id, "phone": login.user["phone"], "token": login.access_token}, ids
 
 
-def sign_in(page, server) -> None:
-    page.goto(f"{server.url}/console/sign-in")
-    page.get_by_label("Operator key").fill(ADMIN_KEY)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+sign_in = partial(console_sign_in, key=ADMIN_KEY)
 
 
 def card(page, payout_id: int):

@@ -78,10 +78,23 @@ def shape(db) -> dict:
     indexes = db.execute(
         "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2"
     ).fetchall()
+    # Functions (the scan's redeem_coupon, the audit log's trigger) and triggers, as the server
+    # prints them back: a migration and schema.postgresql.sql must define the same ones.
+    functions = db.execute(
+        """
+        SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p
+        WHERE p.pronamespace = current_schema()::regnamespace ORDER BY 1
+        """
+    ).fetchall()
+    triggers = db.execute(
+        "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1, 2"
+    ).fetchall()
     return {
         "columns": [tuple(r) for r in columns],
         "constraints": [tuple(r) for r in constraints],
         "indexes": [tuple(r) for r in indexes],
+        "functions": [tuple(r) for r in functions],
+        "triggers": [tuple(r) for r in triggers],
     }
 
 

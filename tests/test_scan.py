@@ -6,6 +6,9 @@ import time
 
 import pytest
 
+from rewards.auth.tokens import issue_access_token
+from rewards.config import DEVELOPMENT_VALUES
+
 from .support.client import Api, TestClientTransport, assert_problem, bearer
 
 
@@ -121,3 +124,42 @@ def test_every_redemption_is_tallied_on_its_batch(api, db):
     assert api.scan(token, coupons[0]).status == 409  # a refusal tallies nothing
     assert db.scalar("SELECT sum(redeemed) FROM batch_tallies") == 3
     assert db.scalar("SELECT sum(voided) FROM batch_tallies") == 0
+
+
+def test_a_well_signed_token_for_no_user_of_this_database_scans_nothing_and_counts_nothing(make_app, db):
+    """The bearer's user is checked inside the scan's own round trips on PostgreSQL (issue #17):
+    still a 401 before anything is counted, written, or claimed under an Idempotency-Key."""
+    api = Api(TestClientTransport(make_app(SCAN_RATE_LIMIT="1 per minute").test_client()))
+    token, user = api.login()
+    (coupon,) = api.generate(1)
+    now = int(time.time())
+    secret = DEVELOPMENT_VALUES["JWT_SECRET"]
+    # The same user id in a database since reset or replaced; and an id no user has.
+    other_database = issue_access_token(user["id"], "another-database", secret, 600, now)
+    nobody = issue_access_token(
+        user["id"] + 1000, db.scalar("SELECT instance FROM database_instance"), secret, 600, now
+    )
+    for forged in (other_database, nobody):
+        for key in (None, f"retry-{forged[-8:]}"):
+            headers = bearer(forged) | ({"Idempotency-Key": key} if key else {})
+            response = api.call("POST", "/scan", {"token": coupon}, headers)
+            assert_problem(response, 401, "unauthorized")
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert db.scalar("SELECT count(*) FROM scans") == 0
+    assert db.scalar("SELECT count(*) FROM rate_limits WHERE substr(key, 1, 5) = 'scan:'") == 0
+    assert db.scalar("SELECT count(*) FROM idempotency_keys") == 0
+    # Its one scan a minute is still there for the real token.
+    assert api.scan(token, coupon).status == 200
+
+
+def test_scans_go_on_after_init_db_reset_on_the_running_service(api, runner):
+    """On PostgreSQL the scan is a function of the schema: a reset drops and makes it anew under
+    connections that have run (and prepared) the call many times; they go on scanning."""
+    token, _ = api.login()
+    for coupon in api.generate(8):
+        assert api.scan(token, coupon).status == 200
+    assert runner.invoke(args=["init-db", "--reset", "--yes"]).exit_code == 0
+    token, _ = api.login()
+    (coupon,) = api.generate(1)
+    response = api.scan(token, coupon)
+    assert response.status == 200 and response.body["balance"] == 10

@@ -14,6 +14,7 @@ from ..exceptions import RateLimited
 from ..http.guards import operator_for_key
 from ..roles import VIEW
 from ..web import csrf, formatting, sessions
+from ..web.i18n import page_language
 from . import charts, words
 from .access import Operator, current_operator, needs
 
@@ -30,9 +31,6 @@ def _check_forms() -> None:
     # A path routing refused (http/routing.py) is its 404, whatever the form holds.
     if request.method == "POST" and request.routing_exception is None:
         csrf.protect()
-
-
-bp.add_app_template_filter(formatting.number, "number")
 
 
 @bp.context_processor
@@ -109,7 +107,8 @@ def dashboard(operator: Operator):
         figures = stats.stats(tx, now)
         pending = tx.scalar("SELECT count(*) FROM payouts WHERE status = 'pending'")
         fastest = fastest_batches(tx, FASTEST, now)
-    chart = charts.scans_per_day(figures["scans_per_day"], _("Scans per day"))
+    language = page_language()
+    chart = charts.scans_per_day(figures["scans_per_day"], _("Scans per day"), lambda n: formatting.number(n, language))
     return render_template(
         "console/dashboard.html", operator=operator, stats=figures, chart=chart, pending=pending, fastest=fastest
     )

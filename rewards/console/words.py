@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 
+from ..web.i18n import page_translations
+
 # One table: no value means two things (a coupon's `void` is the only void).
 WORDS = {
     # A coupon's status.
@@ -37,4 +39,6 @@ WORDS = {
 
 def in_words(value: str) -> str:
     """`value` in the page's language; a value the table lacks as it is."""
-    return str(WORDS.get(value, value))
+    # The msgid is the value itself: straight to the request's catalogue, not through the lazy
+    # string's Flask-Babel lookups.
+    return page_translations().ugettext(value) if value in WORDS else value

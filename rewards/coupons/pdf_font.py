@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from fontTools import subset
 from fontTools.ttLib import TTFont
 
 FONT_FILE = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
@@ -111,6 +110,9 @@ def printable(text: str) -> str:
 def embedded_font(extra: str = "") -> PdfFont:
     """A subset with printable ASCII and the characters of `extra` (which must be printable):
     made once per process for each programme name, as it costs a few hundred milliseconds."""
+    # Imported here: a quarter of a second of every worker's start, for a sheet few workers print.
+    from fontTools import subset
+
     characters = sorted(set(_ALWAYS + extra))
     options = subset.Options()
     options.layout_features = []  # no shaping is done, so GSUB/GPOS would be dead weight

@@ -57,15 +57,37 @@ class Transaction:
         self.backend = backend
         self.conn = conn
         self._kept = False
+        self._checks: list[tuple[Any, Refusal]] = []
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self.conn.execute(self.backend.translate(sql), params)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        return self.execute(sql, params).fetchone()
+        row = self.execute(sql, params).fetchone()
+        self.settle_checks()
+        return row
 
     def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        return self.execute(sql, params).fetchall()
+        rows = self.execute(sql, params).fetchall()
+        self.settle_checks()
+        return rows
+
+    def check_later(self, sql: str, params: Sequence[Any] | dict[str, Any], refusal: Refusal) -> None:
+        """Send `sql`, whose answer must be a row, without waiting for it: it is read with the
+        next result read through this transaction (one, all, scalar) or at the latest before the
+        commit, and `refusal` is raised there when it has none. In a PostgreSQL pipeline the
+        check so travels in the round trip of the statement after it (a bearer's user checked
+        together with an Idempotency-Key's claim). The statements between run all the same, so
+        nothing they write may be kept before the check is settled."""
+        self._checks.append((self.execute(sql, params), refusal))
+
+    def settle_checks(self) -> None:
+        """Read the answers of check_later(): the first without a row raises its refusal."""
+        while self._checks:
+            cursor, refusal = self._checks.pop(0)
+            if cursor.fetchone() is None:
+                self._checks.clear()
+                raise refusal
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = self.one(sql, params)
@@ -88,8 +110,10 @@ class Transaction:
         """What the block writes (and all before it) is bookkeeping that persists even when the
         action is refused afterwards: a counted rate-limit hit, a wrong code counted against its
         limit, a claimed Idempotency-Key. A Refusal raised after the block undoes only what came
-        after it, then the transaction commits (Database.write)."""
+        after it, then the transaction commits (Database.write). A check_later() still unread is
+        settled first: nothing is kept for a caller it refuses."""
         yield
+        self.settle_checks()
         if self._kept:
             # One mark at a time: a savepoint per block would nest without end in a loop.
             self.conn.execute("RELEASE SAVEPOINT kept")
@@ -151,6 +175,7 @@ class Database:
             tx = Transaction(self.backend, conn)
             try:
                 yield tx
+                tx.settle_checks()
             except Refusal:
                 if tx.keeps_refusals:
                     conn.execute("ROLLBACK TO SAVEPOINT kept")

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, g, request
 
 from .. import clock, roles
-from ..auth.tokens import InvalidToken, read_access_token
+from ..auth.tokens import AccessClaims, InvalidToken, read_access_token
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, Unauthorized
 
@@ -30,27 +30,44 @@ _BEARER_USER_WITH_BALANCE = (
 )
 
 
-def bearer_user(tx: Transaction | None = None, *, with_balance: bool = False) -> dict[str, Any]:
-    """The user row of a valid bearer token, or a 401 problem. Given `tx`, the user is read in
-    it (a wallet's snapshot: one statement fewer, bench/RESULTS.md issue #17), `with_balance`
-    adding the balance and scan count to the row."""
+def bearer_claims() -> AccessClaims:
+    """The claims of a valid bearer token (its signature and expiry checked, not yet that its user
+    exists in this database: bearer_user, or a check of one's own in the same round trip as the
+    work, as a PostgreSQL scan does), or a 401 problem."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send a bearer token: Authorization: Bearer <token>.", headers=_BEARER_CHALLENGE)
     try:
-        claims = read_access_token(token.strip(), current_app.config["JWT_SECRET"])
+        return read_access_token(token.strip(), current_app.config["JWT_SECRET"])
     except InvalidToken:
-        raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE) from None
+        raise unknown_bearer() from None
+
+
+def unknown_bearer() -> Unauthorized:
+    """The 401 for a token that is well signed but names no user of this database: a deleted
+    user, a database since reset or replaced, or a key leaked and used for an unknown id."""
+    return Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
+
+
+def bearer_user(tx: Transaction | None = None, *, with_balance: bool = False) -> dict[str, Any]:
+    """The user row of a valid bearer token, or a 401 problem. Given `tx`, the user is read in
+    it (a wallet's snapshot: one statement fewer, bench/RESULTS.md issue #17), `with_balance`
+    adding the balance and scan count to the row."""
+    claims = bearer_claims()
     sql = _BEARER_USER_WITH_BALANCE if with_balance else _BEARER_USER
     params = (claims.user_id, claims.database)
     row = get_db().read(sql, params) if tx is None else tx.one(sql, params)
     if row is None:
-        # A token for a deleted user, for a database since reset or replaced, or forged with a
-        # leaked key for an unknown id.
-        raise Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
+        raise unknown_bearer()
     if with_balance:
         return {"id": row["id"], "phone": row["phone"], "balance": row["balance"], "scans": row["scans"]}
     return {"id": row["id"], "phone": row["phone"]}
+
+
+def check_bearer_later(tx: Transaction, claims: AccessClaims) -> None:
+    """The bearer's user checked in `tx` with the next result it reads (Transaction.check_later):
+    a 401 there when the token's user is not in this database."""
+    tx.check_later(_BEARER_USER, (claims.user_id, claims.database), unknown_bearer())
 
 
 def session_customer() -> dict[str, Any] | None:

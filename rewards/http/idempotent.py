@@ -24,13 +24,21 @@ Action = Callable[[Transaction], tuple[dict[str, Any], int]]
 
 
 def respond(
-    caller: str, body: dict[str, Any], action: Action, *, key: str | None = None, pipelined: bool = False
+    caller: str,
+    body: dict[str, Any],
+    action: Action,
+    *,
+    key: str | None = None,
+    pipelined: bool = False,
+    before_claim: Callable[[Transaction], None] | None = None,
 ) -> Response:
     """Run `action(tx)` -> (payload, status) in one write transaction and answer with it; with
     an Idempotency-Key, as the contract's "Idempotent retries" says. `caller` names the user
     or operator; `body` is the request's parsed JSON body. A page's form gives its key itself
     (`key`), one per form drawn, so a form sent twice is carried out once. `pipelined`: see
-    Database.write."""
+    Database.write. `before_claim(tx)`, with a key: the caller's own check of who calls, sent
+    ahead of the claim and read with it (Transaction.check_later), so that it costs no round
+    trip of its own and no key is claimed for a caller it refuses."""
     key = request.headers.get(HEADER) if key is None else key
     if key is None:
         with get_db().write(pipelined=pipelined) as tx:
@@ -39,6 +47,8 @@ def respond(
     if not _KEY.fullmatch(key):
         raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
     with get_db().write(pipelined=pipelined) as tx:
+        if before_claim is not None:
+            before_claim(tx)
         with tx.kept_when_refused():  # a refusal is an answer too: kept with the key
             kept = idempotency.claim(tx, caller, key, _fingerprint(body), clock.now())
         if kept is None:

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g
 from .. import clock, roles
 from ..db import Transaction, get_db
 from ..http import idempotent, validation
-from ..http.guards import require_operator, require_user
+from ..http.guards import bearer_claims, bearer_user, check_bearer_later, require_operator, unknown_bearer
 from .reversal import reverse_scan
 from .service import redeem_coupon
 
@@ -18,15 +18,25 @@ MAX_DEVICE_ID = 100
 
 
 @bp.post("/scan")
-@require_user
 def scan():
+    db = get_db()
+    # On PostgreSQL the bearer's user is checked in the scan's own round trips (issue #17): in
+    # the redemption's one call, and with an Idempotency-Key also beside the key's claim. On
+    # SQLite a round trip costs nothing, and the check comes first as on every other route.
+    in_one_call = db.backend.name == "postgresql"
+    claims = bearer_claims()
+    if not in_one_call:
+        bearer_user()
     body = validation.json_body()
     token = validation.coupon_token(body)
     device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
-    user_id, rate_limit = g.user["id"], current_app.config["SCAN_RATE_LIMIT"]
+    user_id, rate_limit = claims.user_id, current_app.config["SCAN_RATE_LIMIT"]
+    instance = claims.database if in_one_call else None
 
     def redeem(tx: Transaction) -> tuple[dict, int]:
-        redemption = redeem_coupon(tx, user_id, token, clock.now(), rate_limit, device_id)
+        redemption = redeem_coupon(
+            tx, user_id, token, clock.now(), rate_limit, device_id, unknown_user=unknown_bearer(), instance=instance
+        )
         return {
             "scan_id": redemption.scan_id,
             "token": redemption.token,
@@ -35,8 +45,13 @@ def scan():
             "redeemed_at": clock.to_rfc3339(redemption.redeemed_at),
         }, 200
 
+    def check_bearer(tx: Transaction) -> None:
+        check_bearer_later(tx, claims)
+
     # The redemption's SQL reads each result only where it needs it (rewards/ledger/service.py).
-    return idempotent.respond(f"user:{user_id}", body, redeem, pipelined=True)
+    return idempotent.respond(
+        f"user:{user_id}", body, redeem, pipelined=True, before_claim=check_bearer if in_one_call else None
+    )
 
 
 @bp.post("/scans/<scan_ref>/reverse")

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from .. import ratelimit, stats
-from ..coupons.batches import tally
+from ..coupons.batches import TALLY_SHARDS, tally
 from ..db import Transaction
-from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid
+from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid, RateLimited, Refusal
 from ..ledger.service import post_entry
+
+# The answers to each refusal, the same on both engines' paths.
+NOT_FOUND = "No coupon has that token."
+VOID = "This coupon was withdrawn by the operator."
+ALREADY_REDEEMED = "This coupon has already been redeemed."
+EXPIRED = "This coupon has expired."
+TOO_MANY = "Too many scans; wait before scanning again."
+
+# PostgreSQL's redeem_coupon() (migrations/postgresql/0010_scan_in_one_call.sql) answers a
+# refusal as its problem's code: the refusal each code stands for.
+_REFUSED: dict[str, tuple[type[Refusal], str]] = {
+    "coupon_not_found": (CouponNotFound, NOT_FOUND),
+    "coupon_void": (CouponVoid, VOID),
+    "coupon_already_redeemed": (CouponAlreadyRedeemed, ALREADY_REDEEMED),
+    "coupon_expired": (CouponExpired, EXPIRED),
+}
+
+_REDEEM_IN_ONE_CALL = """
+SELECT outcome, scan_id, points, balance, retry_after
+FROM redeem_coupon(:user, :instance, :token, :now, :device, :limit, :window, :tally_shard, :day_shard)
+"""
 
 
 @dataclass(frozen=True)
@@ -21,16 +43,31 @@ class Redemption:
 
 
 def redeem_coupon(
-    tx: Transaction, user_id: int, token: str, now: int, rate_limit: tuple[int, int], device_id: str | None = None
+    tx: Transaction,
+    user_id: int,
+    token: str,
+    now: int,
+    rate_limit: tuple[int, int],
+    device_id: str | None = None,
+    *,
+    unknown_user: Refusal | None = None,
+    instance: str | None = None,
 ) -> Redemption:
-    """Redeem `token` for `user_id`, or raise why not.
+    """Redeem `token` for `user_id`, or raise why not. The hit on the user's SCAN_RATE_LIMIT is
+    counted, and kept when the scan is refused. With `instance` (the bearer token's database),
+    on PostgreSQL the user is also checked to exist in this database, and `unknown_user` raised
+    when not; elsewhere the caller has checked the user before.
 
-    The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR NO KEY UPDATE on
-    PostgreSQL: enough for the status it changes, and no obstacle to foreign-key checks), so its status is still true when the scan is written; the UNIQUE index on
-    scans.coupon_id stands behind it, answered by ON CONFLICT rather than by an error, which
-    would abort a PostgreSQL transaction and with it the rate-limit hit.
+    On PostgreSQL this is one call of the schema's redeem_coupon(), one round trip; on SQLite
+    the same rules as statements here, inside BEGIN IMMEDIATE.
     """
-    ratelimit.count(tx, f"scan:{user_id}", rate_limit, now, "Too many scans; wait before scanning again.")
+    if tx.backend.name == "postgresql":
+        return _redeem_in_one_call(tx, user_id, token, now, rate_limit, device_id, unknown_user, instance)
+    ratelimit.count(tx, f"scan:{user_id}", rate_limit, now, TOO_MANY)
+    # The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR NO KEY UPDATE where
+    # the backend keeps it: enough for the status it changes, and no obstacle to foreign-key
+    # checks), so its status is still true when the scan is written; the UNIQUE index on
+    # scans.coupon_id stands behind it, answered by ON CONFLICT rather than by an error.
     coupon = tx.one(
         """
         SELECT c.id, c.status, c.batch_id, b.points, b.expires_at, b.voided_at AS batch_voided_at
@@ -42,13 +79,13 @@ def redeem_coupon(
         (token,),
     )
     if coupon is None:
-        raise CouponNotFound("No coupon has that token.")
+        raise CouponNotFound(NOT_FOUND)
     if coupon["status"] == "void" or coupon["batch_voided_at"] is not None:
-        raise CouponVoid("This coupon was withdrawn by the operator.")
+        raise CouponVoid(VOID)
     if coupon["status"] == "redeemed":
-        raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
+        raise CouponAlreadyRedeemed(ALREADY_REDEEMED)
     if coupon["expires_at"] is not None and coupon["expires_at"] < now:
-        raise CouponExpired("This coupon has expired.")
+        raise CouponExpired(EXPIRED)
     scan_id = tx.scalar(
         """
         INSERT INTO scans (coupon_id, user_id, created_at, device_id) VALUES (?, ?, ?, ?)
@@ -57,9 +94,49 @@ def redeem_coupon(
         (coupon["id"], user_id, now, device_id),
     )
     if scan_id is None:
-        raise CouponAlreadyRedeemed("This coupon has already been redeemed.")
+        raise CouponAlreadyRedeemed(ALREADY_REDEEMED)
     tx.execute("UPDATE coupons SET status = 'redeemed' WHERE id = ?", (coupon["id"],))
     tally(tx, coupon["batch_id"], redeemed=1)
     stats.count_scan(tx, now)
     posted = post_entry(tx, user_id, "scan", coupon["points"], now, scan_id=scan_id, scans=1)
     return Redemption(scan_id, token, coupon["points"], posted.balance, now)
+
+
+def _redeem_in_one_call(
+    tx: Transaction,
+    user_id: int,
+    token: str,
+    now: int,
+    rate_limit: tuple[int, int],
+    device_id: str | None,
+    unknown_user: Refusal | None,
+    instance: str | None,
+) -> Redemption:
+    """The scan as one statement: a round trip where the statements above take four, with the
+    bearer's check inside it (issue #17). The function answers a refusal instead of raising it,
+    so what it wrote (the counted hit) is all that is left to keep."""
+    outcome, scan_id, points, balance, retry_after = tx.one(
+        _REDEEM_IN_ONE_CALL,
+        {
+            "user": user_id,
+            "instance": instance,
+            "token": token,
+            "now": now,
+            "device": device_id,
+            "limit": rate_limit[0],
+            "window": rate_limit[1],
+            "tally_shard": random.randrange(TALLY_SHARDS),
+            "day_shard": random.randrange(stats.SHARDS),
+        },
+    )
+    if outcome == "redeemed":
+        return Redemption(scan_id, token, points, balance, now)
+    if outcome == "unauthorized":
+        assert unknown_user is not None, "an instance is checked only with the refusal to give"
+        raise unknown_user  # nothing was written or counted: all of it rolls back
+    with tx.kept_when_refused():
+        pass  # the hit the function counted, and all before it, outlives the refusal
+    if outcome == "rate_limited":
+        raise RateLimited(TOO_MANY, retry_after=retry_after)
+    refusal, detail = _REFUSED[outcome]
+    raise refusal(detail)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
-from babel import Locale
+from babel import Locale, dates
 from flask import Flask
-from flask_babel import format_datetime, format_decimal, lazy_gettext, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_decimal, lazy_gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
-from .i18n import page_language
+from .i18n import LOCALES, page_language, page_translations
 
 # The wallet's kinds in words (the contract's table of kinds).
 KIND_WORDS = {
@@ -42,18 +43,20 @@ def when(seconds: int | None) -> str:
     if seconds is None:
         return ""
     # A 24-hour clock: some locales' am/pm marks are Latin letters in any language.
+    # Babel's own formatter with the request's Locale and catalogue: Flask-Babel's wrappers find
+    # both again through several context lookups (a console page writes several times).
     moment = datetime.fromtimestamp(seconds, UTC)
-    zone = _("UTC")
-    return f"{format_datetime(moment, 'd MMMM y, HH:mm')} {zone}"
+    zone = page_translations().ugettext("UTC")
+    return f"{dates.format_datetime(moment, 'd MMMM y, HH:mm', tzinfo=UTC, locale=LOCALES[page_language()])} {zone}"
 
 
-def number(value: int) -> str:
-    """A whole number as Babel writes it in the page's language (1,234,567 in English; 12,34,567
-    in Hindi, the Indian grouping), at a fraction of format_decimal's cost: a dashboard writes
-    dozens, and its cost is measured against GET /stats' (make bench)."""
+def number(value: int, language: str | None = None) -> str:
+    """A whole number as Babel writes it in `language`, the page's by default (1,234,567 in
+    English; 12,34,567 in Hindi, the Indian grouping), at a fraction of format_decimal's cost: a
+    dashboard writes dozens, and its cost is measured against GET /stats' (make bench)."""
     if type(value) is not int:
         return format_decimal(value)
-    first, rest, group, minus = _grouping(page_language())
+    first, rest, group, minus = _grouping(language or page_language())
     digits = str(abs(value))
     if len(digits) > first:
         head, tail = digits[:-first], [digits[-first:]]
@@ -61,6 +64,12 @@ def number(value: int) -> str:
             head, tail = head[:-rest], [head[-rest:], *tail]
         digits = group.join([head, *tail])
     return f"{minus}{digits}" if value < 0 else digits
+
+
+@pass_context
+def number_filter(context: Context, value: int) -> str:
+    """`{{ n | number }}`, in the language the render was given (i18n.bound_to_request)."""
+    return number(value, context.get("page_language"))
 
 
 @cache
@@ -75,7 +84,8 @@ def _grouping(language: str) -> tuple[int, int, str, str]:
 
 def points(amount: int | None) -> str:
     amount = amount or 0
-    return ngettext("%(amount)s point", "%(amount)s points", amount, amount=number(amount))
+    found = page_translations().ungettext("%(amount)s point", "%(amount)s points", amount)
+    return found % {"amount": number(amount), "num": amount}
 
 
 def signed_points(amount: int) -> str:
@@ -88,6 +98,7 @@ def kind_words(kind: str) -> str:
 
 
 def register(app: Flask) -> None:
+    app.jinja_env.filters["number"] = number_filter
     app.jinja_env.globals.update(
         current_language=current_language,
         when=when,

@@ -79,10 +79,12 @@ def page_translations() -> Translations:
 
 
 def install_page_gettext(app: Flask) -> None:
-    """Templates translate through the request's catalogue, found once a request, with the
-    meaning Jinja's "newstyle" gettext gives `_()`, `gettext()` and `ngettext()` (autoescaped,
-    always %-formatted with their keyword arguments), called directly: Jinja's own wrappers
-    reach the catalogue through three nested context calls for every string."""
+    """Templates translate through the request's catalogue, with the meaning Jinja's "newstyle"
+    gettext gives `_()`, `gettext()` and `ngettext()` (autoescaped, %-formatted with their keyword
+    arguments), called directly: Jinja's own wrappers reach the catalogue through three nested
+    context calls for every string. Each render is handed the three bound to the request's
+    catalogue (a dashboard translates dozens of strings); the globals serve what a render's
+    context does not reach (macros imported without it)."""
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: page_translations().ugettext(s),
         ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
@@ -91,19 +93,41 @@ def install_page_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext, ngettext=_page_ngettext)
+    app.context_processor(bound_to_request)
 
 
 @pass_context
 def _page_gettext(context: Context, string: str, /, **variables: Any) -> str:
-    found = page_translations().ugettext(string)
-    return (Markup(found) if context.eval_ctx.autoescape else found) % variables
+    return _formatted(context, page_translations().ugettext(string), variables)
 
 
 @pass_context
 def _page_ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
     variables.setdefault("num", num)
-    found = page_translations().ungettext(singular, plural, num)
-    return (Markup(found) if context.eval_ctx.autoescape else found) % variables
+    return _formatted(context, page_translations().ungettext(singular, plural, num), variables)
+
+
+def bound_to_request() -> dict[str, Any]:
+    """What every render is handed: the request's language, and gettext bound to its catalogue."""
+    translated, translated_plural = (catalogue := page_translations()).ugettext, catalogue.ungettext
+
+    @pass_context
+    def gettext(context: Context, string: str, /, **variables: Any) -> str:
+        return _formatted(context, translated(string), variables)
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        return _formatted(context, translated_plural(singular, plural, num), variables)
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "page_language": page_language()}
+
+
+def _formatted(context: Context, found: str, variables: dict[str, Any]) -> str:
+    if context.eval_ctx.autoescape:
+        found = Markup(found)
+    # Newstyle gettext always %-formats ("100%%" is "100%"); a string with no % is itself.
+    return found % variables if variables or "%" in found else found
 
 
 def switched_to(language: str) -> str:

@@ -73,3 +73,14 @@ def screenshot(page: Any, folder: Path, name: str) -> Path:
     path = target / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def console_sign_in(page: Any, server: Any, key: str) -> None:
+    """Sign in on the console as an operator does: the key typed, the button pressed, the
+    dashboard shown."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}/console/sign-in")
+    page.get_by_label("Operator key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()

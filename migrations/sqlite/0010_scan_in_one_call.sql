@@ -1,0 +1,4 @@
+-- Version 10 is PostgreSQL's function redeem_coupon (a scan in one round trip, issue #17).
+-- SQLite runs in the service's process, where a round trip costs nothing: its scan stays the
+-- statements of rewards/redemption/service.py. Nothing changes here; the number keeps the two
+-- engines' versions in step.
