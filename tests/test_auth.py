@@ -8,8 +8,6 @@ import time
 import jwt
 import pytest
 
-from rewards.auth.tokens import issue_access_token
-
 from .support.client import assert_problem, bearer, fresh_phone
 from .webhook import Gateway
 
@@ -214,15 +212,6 @@ def test_a_code_refused_for_its_address_is_not_counted_against_its_phone(make_ap
     # The phone's own limit still holds, refused or not.
     again = client.post("/auth/otp", json={"phone": phone}, environ_base={"REMOTE_ADDR": "192.0.2.8"})
     assert_problem(again, 429, "rate_limited")
-
-
-def test_issued_tokens_are_the_bytes_pyjwt_makes():
-    # issue_access_token signs without PyJWT (issue #17): the same header, claims and signature.
-    for user_id, database, secret in ((7, "0" * 32, "s" * 40), (2**63 - 1, "ab" * 16, "é-key " * 8)):
-        claims = {"sub": str(user_id), "db": database, "iat": 1_700_000_000, "exp": 1_700_003_600}
-        made = issue_access_token(user_id, database, secret, 3600, 1_700_000_000)
-        assert made == jwt.encode(claims, secret, algorithm="HS256")
-        assert jwt.decode(made, secret, algorithms=["HS256"], options={"verify_exp": False}) == claims
 
 
 def test_without_a_declared_proxy_a_client_cannot_choose_its_address(make_app):

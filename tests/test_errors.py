@@ -27,7 +27,7 @@ def test_body_over_one_mebibyte_is_payload_too_large(client):
 @pytest.mark.parametrize(
     ("content_type", "declared", "sent", "status", "detail"),
     [
-        # Each as Werkzeug's own stream answered it, before json_body read the body itself.
+        # Each as Werkzeug's stream answers it: a length declared short, long, unreadable or zero, too big; a type in capitals with a parameter, a near miss.
         ("application/json", "100", b'{"phone": "+15551234567"}', 400, "The request could not be understood."),
         ("application/json", "10", b'{"phone": "+15551234567"}', 400, "The body is not valid JSON."),
         ("application/json", "x1", b'{"phone": "+15551234567"}', 400, "The body is not valid JSON."),
