@@ -109,14 +109,15 @@ def init_web(app: Flask) -> None:
     app.after_request(_page_headers)
 
 
-def path_for(endpoint: str, **values: str) -> str:
-    """url_for of an address fixed in a template (the console's navigation, its style sheets),
-    built once per mount point rather than on every page: a console page links a dozen."""
+def path_for(endpoint: str, **values: str | int) -> str:
+    """url_for of an address a template builds on every page (the console's navigation, its
+    style sheets, a batch's links), built once per mount point and kept (the last 256): a
+    console page links a dozen."""
     return _built(request.script_root, endpoint, tuple(sorted(values.items())))
 
 
 @lru_cache(maxsize=256)
-def _built(_script_root: str, endpoint: str, values: tuple[tuple[str, str], ...]) -> str:
+def _built(_script_root: str, endpoint: str, values: tuple[tuple[str, str | int], ...]) -> str:
     return url_for(endpoint, **dict(values))
 
 

@@ -1,8 +1,9 @@
 """Parts of a page that are the same for every request sharing a few facts, drawn once and kept.
 
-The console's navigation and its language switch are on every console page; drawn each time, they
-cost a dashboard about a seventh of its time (bench/ANALYSIS.md). What such a part shows must
-follow only from the facts it is kept by, the page's language and the mount point.
+The console's navigation, its language switch and its bars' legend are on every console page;
+drawn each time, they cost a dashboard about a seventh of its time (bench/ANALYSIS.md). What such
+a part shows must follow only from the facts it is kept by, the page's language and the mount
+point.
 """
 
 from __future__ import annotations
