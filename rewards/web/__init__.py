@@ -16,7 +16,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import form_tokens, formatting, fragments, i18n
+from . import form_tokens, formatting, fragments, i18n, templating
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -71,6 +71,8 @@ def _signed_cookie(signer: URLSafeTimedSerializer, value: str) -> tuple[dict, fl
 
 
 def init_web(app: Flask) -> None:
+    # Before anything builds app.jinja_env (Flask-WTF and Flask-Babel add to it below).
+    app.jinja_environment = templating.PageEnvironment
     # Flask's signed cookie carries only the CSRF seed; sessions themselves live on the server.
     app.config["SECRET_KEY"] = hmac.new(
         app.config["JWT_SECRET"].encode(), b"rewards page forms", hashlib.sha256
