@@ -20,6 +20,10 @@ from rewards.coupons.pdf_stream import PAGE_HEIGHT
 # A sheet holds QR codes only. Read with every format, a run of modules or a caption now and then
 # reads as a short linear barcode ("2126"), which no phone camera pointed at a QR code would see.
 QR_ONLY = zxingcpp.BarcodeFormat.QRCode
+# Every code a sheet prints holds a coupon's token (COUPON_URL_TEMPLATE must contain {token}).
+# Even QR-only, zxing-cpp once in some fifteen full runs read a short number ("264260") out of
+# the finder patterns of neighbouring codes; what holds no token is not one of the sheet's.
+TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def read_sheet(data: bytes) -> tuple[list[str], str, int]:
@@ -31,7 +35,8 @@ def read_sheet(data: bytes) -> tuple[list[str], str, int]:
     try:
         for page in document:
             # 144 dpi: what an office printer's output looks like to a phone camera, roughly.
-            codes += [result.text for result in zxingcpp.read_barcodes(page.render(scale=2).to_pil(), formats=QR_ONLY)]
+            found = zxingcpp.read_barcodes(page.render(scale=2).to_pil(), formats=QR_ONLY)
+            codes += [result.text for result in found if TOKEN.search(result.text)]
             text.append(page.get_textpage().get_text_range())
         return codes, "\n".join(text), len(document)
     finally:
