@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -252,6 +253,29 @@ def test_a_language_chosen_on_the_customer_pages_holds_on_the_console_and_back(a
     assert '<html lang="hi">' in visitor.get("/console/sign-in").get_data(as_text=True)
     visitor.get("/console/sign-in?lang=en")  # chosen on the console, it holds on the customer's pages
     assert '<html lang="en">' in visitor.get("/", headers={"Accept-Language": "hi"}).get_data(as_text=True)
+
+
+def test_a_template_is_compiled_in_each_language_with_its_fixed_words_translated(app):
+    """rewards/web/templating.py: a fixed word (`_('Operator key')`) is put in as its translation
+    when a template is compiled for a language; drawn in turn, each language keeps its own."""
+    visitor = Visitor(app.test_client())
+    for language, word, other in [("hi", "संचालक कुंजी", "Operator key"), ("en", "Operator key", "संचालक कुंजी")] * 2:
+        html = visitor.get(f"/console/sign-in?lang={language}").get_data(as_text=True)
+        assert f'<html lang="{language}">' in html and word in html and other not in html
+    hindi = app.jinja_env.in_language("hi").get_template("console/sign_in.html")
+    written = list(_literals(hindi.root_render_func.__code__, *(block.__code__ for block in hindi.blocks.values())))
+    assert any("संचालक कुंजी" in literal for literal in written)
+    assert not any("Operator key" in literal for literal in written)
+
+
+def _literals(*codes: types.CodeType):
+    """Every string constant of compiled code, its nested functions' included."""
+    for code in codes:
+        for constant in code.co_consts:
+            if isinstance(constant, str):
+                yield constant
+            elif isinstance(constant, types.CodeType):
+                yield from _literals(constant)
 
 
 def test_a_batch_page_writes_its_times_in_words_not_rfc_3339(make_app):
