@@ -7,11 +7,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
 
 import pytest
+
+from rewards.db.sqlite import SqliteBackend, begin_immediate
 
 from .support.client import Api, TestClientTransport, bearer, fresh_phone
 from .support.disks import tmpfs
@@ -87,6 +90,38 @@ def lock_held(db, hot_coupon: str):
         yield
     finally:
         db.execute("ROLLBACK")
+
+
+def test_connections_opened_as_other_processes_close_the_file_wait_rather_than_fail(tmp_path):
+    """A recycled gunicorn worker opens its connection as a neighbour's closes (the last one
+    out checkpoints the WAL): each of its first statements waits for the WAL index, none
+    answers "database is locked" (a 503 to a visitor)."""
+    database = new_sqlite_database(tmp_path)
+    backend = SqliteBackend(str(database.path), 5000)
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:  # a process that only opens, writes once and closes, for two seconds
+            failed, ends = 0, time.monotonic() + 2
+            while time.monotonic() < ends:
+                try:
+                    conn = backend.connect()
+                    begin_immediate(conn)
+                    conn.execute(
+                        "INSERT INTO rate_limits (key, window_start, hits) VALUES ('faults', 0, 1) "
+                        "ON CONFLICT (key) DO UPDATE SET hits = hits + 1"
+                    )
+                    conn.execute("COMMIT")
+                    conn.close()
+                except sqlite3.OperationalError:
+                    failed += 1
+            os._exit(min(failed, 100))
+        children.append(pid)
+    failures = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert failures == [0, 0, 0]
+    conn = backend.connect()
+    assert conn.execute("SELECT hits FROM rate_limits WHERE key = 'faults'").fetchone()[0] > 0
+    conn.close()
 
 
 def test_lock_held_past_the_lock_timeout_is_a_bounded_503(gunicorn, db):

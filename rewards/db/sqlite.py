@@ -175,11 +175,12 @@ def connect(path: str, lock_timeout_ms: int = 5000, *, create: bool = False) -> 
     )
     conn.lock_timeout = lock_timeout_ms / 1000
     conn.row_factory = sqlite3.Row
-    # A connection's first statement reads the WAL index, which is briefly busy while another
-    # process opens or checkpoints the file: with no busy handler, wait for it here too.
+    # A connection's first statements read the WAL index, which is briefly busy while another
+    # process opens, checkpoints or closes the file (a gunicorn worker recycled as its
+    # neighbour starts): with no busy handler, wait for it here too.
     execute_when_free(conn, "PRAGMA foreign_keys = ON")
     # FULL: a redemption answered 200 survives a power cut, not only a process crash.
-    conn.execute("PRAGMA synchronous = FULL")
+    execute_when_free(conn, "PRAGMA synchronous = FULL")
     return conn
 
 
