@@ -48,6 +48,19 @@ graceful_timeout = 20
 max_requests = 10000
 max_requests_jitter = 1000
 
+# The master loads the app, and compiles every page's templates in both languages, before it
+# forks a worker: a worker recycled above starts in a fork's time, where it imported the app
+# again and compiled the console's templates on its first pages (a tenth of a second of a
+# dashboard's answer; bench/ANALYSIS.md). Connections are opened by each worker after the fork
+# (rewards/db keeps one per process), and a change of code needs a restart, not a HUP.
+preload_app = True
+
+
+def when_ready(server) -> None:  # gunicorn's hook: the app is loaded, no worker forked yet
+    from rewards.web.templating import compile_every_page
+
+    compile_every_page(server.app.wsgi())
+
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"

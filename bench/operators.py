@@ -23,6 +23,7 @@ from bench.harness import (
     MILLION,
     OUT,
     PORT,
+    REPEATS,
     ROOT,
     SERVER,
     InvariantBroken,
@@ -30,7 +31,9 @@ from bench.harness import (
     add_row,
     commands,
     measure,
+    median_of,
     sqlite_database,
+    wrk,
 )
 from bench.seed import new_coupons
 from rewards.auth.otp import user_for_phone
@@ -149,25 +152,35 @@ def operator_rows(
 
 def console_rows(engine: str, port: int, batch_id: int, stats: dict) -> None:
     """The console's dashboard and a batch's page at the same million coupons, signed in as an
-    operator, against the JSON GET /stats of the same run (issue #16: p99 within 2x)."""
+    operator, against the JSON GET /stats (issue #16: p99 within 2x). Each of a page's runs
+    follows a run of GET /stats, and its p99 is compared with that one: on this machine the
+    speed of everything drifts over a minute by more than the target's margin, and rows measured
+    a minute apart compared the drift. The row holds when the median of the paired ratios does."""
     cookie = {"BENCH_COOKIE": console_cookie(port)}
     for path, name in (
         ("/console", "GET /console, the dashboard"),
         (f"/console/batches/{batch_id}", "GET /console/batches/<id>, a batch's page"),
     ):
-        result = measure("get.lua", path, ports=[port], **cookie)
-        if result["statuses"].keys() != {"200"}:
-            raise InvariantBroken(f"{path} answered {result['statuses']}")
+        pairs = []
+        for _ in range(REPEATS):
+            baseline = wrk("get.lua", "/stats", ports=[port], BENCH_API_KEY=ADMIN_KEY)
+            page = wrk("get.lua", path, ports=[port], **cookie)
+            for answered in (baseline, page):
+                if answered["statuses"].keys() != {"200"}:
+                    raise InvariantBroken(f"{path} or /stats answered {answered['statuses']}")
+            pairs.append((page["p99_us"] / baseline["p99_us"], page))
+        ratios = sorted(ratio for ratio, _ in pairs)
+        paired = ratios[len(ratios) // 2]
         add_row(
             f"{engine}: {name}, {MILLION:,} coupons, {USERS:,} users",
-            result,
+            median_of([page for _, page in pairs]),
             "b",
             stats["rps"],
             {"200"},
-            "p99 ≤2× GET /stats'",
-            result["p99_us"] <= 2 * stats["p99_us"],
+            f"p99 ≤2× GET /stats' run just before it: {', '.join(f'{r:.2f}×' for r in ratios)}",
+            paired <= 2,
         )
-        print(f"    p99 {result['p99_us'] / stats['p99_us']:.2f}x GET /stats'", file=sys.stderr)
+        print(f"    p99 {paired:.2f}x GET /stats' (paired runs: {ratios})", file=sys.stderr)
 
 
 def console_cookie(port: int) -> str:

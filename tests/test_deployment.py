@@ -129,3 +129,20 @@ def test_a_chunked_body_over_one_mebibyte_is_payload_too_large(gunicorn, path):
     # Within the limit a chunked body is read whole, like any other.
     status, body = post_chunked(server, "/auth/otp", b'{"phone": "+15551230000"}', {})
     assert status == 200 and body["status"] == "sent"
+
+
+def test_workers_recycled_by_max_requests_are_forks_that_answer_at_once(gunicorn):
+    """gunicorn.conf.py preloads the app and compiles the pages in the master: every worker,
+    those max_requests recycles included, is a fork of it that opens its own connection."""
+    server = gunicorn(workers=2, GUNICORN_CMD_ARGS="--max-requests 3 --max-requests-jitter 0")
+    for n in range(12):
+        assert server.api.request_otp(f"+1555600{n:04d}").status == 200  # a write in each
+        assert server.api.call("GET", "/console/sign-in?lang=hi").status == 200
+    with server.probe() as db:
+        assert db.scalar("SELECT count(*) FROM otp_codes") == 12
+    time.sleep(0.5)
+    log = server.log()
+    # Two workers at start, and at least six more after them: forks of the loaded app, whose
+    # loading (and its compiling of the pages) happened once, before the first of them.
+    assert log.count("Booting worker") >= 8
+    assert "Traceback" not in log

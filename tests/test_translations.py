@@ -13,6 +13,8 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from rewards.web.templating import compile_every_page
+
 from .support.client import ADMIN_KEY, Api, TestClientTransport, bearer
 from .support.pages import Visitor, visible_text
 
@@ -266,6 +268,14 @@ def test_a_template_is_compiled_in_each_language_with_its_fixed_words_translated
     written = list(_literals(hindi.root_render_func.__code__, *(block.__code__ for block in hindi.blocks.values())))
     assert any("संचालक कुंजी" in literal for literal in written)
     assert not any("Operator key" in literal for literal in written)
+
+
+def test_every_page_is_compiled_in_both_languages_before_a_first_request(app):
+    # What a gunicorn master does before forking its workers (gunicorn.conf.py).
+    compile_every_page(app)
+    for language in ("en", "hi"):
+        compiled = {name for _, name in app.jinja_env.in_language(language).cache.keys()}
+        assert {"base.html", "pages/coupon.html", "console/base.html", "console/dashboard.html"} <= compiled
 
 
 def _literals(*codes: types.CodeType):

@@ -25,12 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from babel.support import Translations
-from flask import has_request_context
+from flask import Flask, has_request_context
 from flask.templating import Environment
 from jinja2 import nodes
 from jinja2.visitor import NodeTransformer
 
-from .i18n import page_language, page_translations
+from .i18n import LANGUAGES, page_language, page_translations
 
 # The names a template translates a fixed word through (i18n.install_page_gettext).
 GETTEXT_NAMES = frozenset({"_", "gettext"})
@@ -72,6 +72,16 @@ class PageEnvironment(Environment):
         if self.translations is not None:
             tree = _FixedWords(self.translations).visit(tree)
         return tree
+
+
+def compile_every_page(app: Flask) -> None:
+    """Every template of `app` compiled in every language before the first request, so none is
+    compiled on a visitor's time: a gunicorn master does it before forking (gunicorn.conf.py)."""
+    for language in LANGUAGES:
+        with app.test_request_context(f"/?lang={language}"):
+            environment = app.jinja_env.in_language(page_language())
+            for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html")):
+                environment.get_template(name)
 
 
 class _FixedWords(NodeTransformer):
