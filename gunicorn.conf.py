@@ -50,9 +50,9 @@ max_requests_jitter = 1000
 
 # The master loads the app, and compiles every page's templates in both languages, before it
 # forks a worker: a worker recycled above starts in a fork's time, where it imported the app
-# again and compiled the console's templates on its first pages (a tenth of a second of a
-# dashboard's answer; bench/ANALYSIS.md). Connections are opened by each worker after the fork
-# (rewards/db keeps one per process), and a change of code needs a restart, not a HUP.
+# again and compiled the console's templates on its first pages (bench/ANALYSIS.md).
+# Connections are opened by each worker after the fork (rewards/db keeps one per process), and
+# a change of code needs a restart, not a HUP.
 preload_app = True
 
 

@@ -124,8 +124,10 @@ def bound_to_request() -> dict[str, Any]:
 
 
 def _formatted(context: Context, found: str, variables: dict[str, Any]) -> str:
-    if context.eval_ctx.autoescape:
-        found = Markup(found)
+    return newstyle_formatted(Markup(found) if context.eval_ctx.autoescape else found, variables)
+
+
+def newstyle_formatted(found: str, variables: dict[str, Any]) -> str:
     # Newstyle gettext always %-formats ("100%%" is "100%"); a string with no % is itself.
     return found % variables if variables or "%" in found else found
 

@@ -8,7 +8,7 @@ method (`.items()`) still finds it, unless the dict has a key of that name.
 
 A page's fixed words (`_('Dashboard')`: a literal, no variables) are the same on every request
 in a language, yet each was a call at render time (Jinja's context.call, the catalogue, Markup):
-some thirty a console page, a tenth of its time. Within a request, templates are loaded through
+some thirty a console page (bench/ANALYSIS.md). Within a request, templates are loaded through
 an overlay of this environment for the request's language, whose compiler puts each such word in
 as its translation, so Jinja joins it with the markup around it into one constant. What the words
 say is unchanged: the same catalogue, the same autoescaping and %-formatting that
@@ -17,7 +17,7 @@ variables, plural forms, and templates loaded outside a request (no language) ar
 they are drawn, as before.
 
 Both hooks are Jinja's internals (`_load_template`, `_parse`): Jinja2 is pinned in
-requirements.txt, and tests/test_page_templates.py fails if either stops being reached.
+requirements.txt, and tests/test_translations.py fails if either stops being reached.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from flask.templating import Environment
 from jinja2 import nodes
 from jinja2.visitor import NodeTransformer
 
-from .i18n import LANGUAGES, page_language, page_translations
+from .i18n import LANGUAGES, newstyle_formatted, page_language, page_translations
 
 # The names a template translates a fixed word through (i18n.install_page_gettext).
 GETTEXT_NAMES = frozenset({"_", "gettext"})
@@ -39,9 +39,12 @@ CACHE_SIZE = 400
 
 
 class PageEnvironment(Environment):
-    # None on the environment Flask builds; an overlay's language (see in_language).
-    language: str | None = None
+    # The catalogue a language's overlay compiles with (see in_language); None on Flask's own.
     translations: Translations | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.overlays: dict[str, PageEnvironment] = {}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict:
@@ -54,16 +57,15 @@ class PageEnvironment(Environment):
     def in_language(self, language: str) -> PageEnvironment:
         """This environment with its templates compiled in `language`, made on a request in it
         (its catalogue is the request's) and kept."""
-        overlays: dict[str, PageEnvironment] = self.__dict__.setdefault("_overlays", {})
-        found = overlays.get(language)
+        found = self.overlays.get(language)
         if found is None:
             found = self.overlay(cache_size=CACHE_SIZE)
-            found.language, found.translations = language, page_translations()
-            overlays[language] = found
+            found.translations = page_translations()
+            self.overlays[language] = found
         return found
 
     def _load_template(self, name: str, globals: Any) -> Any:
-        if self.language is None and has_request_context():
+        if not self.overlayed and has_request_context():
             return self.in_language(page_language())._load_template(name, globals)
         return super()._load_template(name, globals)
 
@@ -102,8 +104,6 @@ class _FixedWords(NodeTransformer):
             and node.dyn_args is None
             and node.dyn_kwargs is None
         ):
-            found = self.translations.ugettext(node.args[0].value)
-            # Newstyle gettext %-formats a string holding a % even with no variables ("100%%").
-            found = found % {} if "%" in found else found
+            found = newstyle_formatted(self.translations.ugettext(node.args[0].value), {})
             return nodes.MarkSafeIfAutoescape(nodes.Const(found, lineno=node.lineno), lineno=node.lineno)
         return self.generic_visit(node)
