@@ -5,6 +5,7 @@ test_console_browser.py)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from datetime import UTC, datetime
@@ -145,9 +146,12 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(visitor, d
     assert visitor.get("/console").status_code == 200  # still signed in
 
 
-def test_a_form_token_serves_its_own_visitors_pages_and_no_one_elses(app, visitor, db):
+def test_a_form_token_serves_its_own_visitors_pages_and_no_one_elses(app, visitor, db, monkeypatch):
     # The token is signed once per seed and kept (web/form_tokens.py): every page of a visitor
-    # gives the same one, and it opens nothing in another visitor's session.
+    # gives the same one, and it opens nothing in another visitor's session. Each signature is
+    # stamped a second after the last, so a token signed twice would show, whatever the clock.
+    stamps = itertools.count(int(time.time()) - 600)  # behind the clock: never a future stamp
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda signer: next(stamps))
     sign_in(visitor)
     first = visitor.csrf
     visitor.get("/console/batches")

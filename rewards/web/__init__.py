@@ -96,6 +96,10 @@ def init_web(app: Flask) -> None:
     app.session_interface = FormsCookie()
     csrf.init_app(app)
     app.jinja_env.globals["csrf_token"] = form_tokens.form_token
+    # Flask-WTF also hands every render its own generate_csrf, over the global: without this a
+    # page's own forms carried a token signed afresh, its included ones the kept one.
+    processors = app.template_context_processors[None]
+    processors[:] = [made for made in processors if made.__module__ != "flask_wtf.csrf"]
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.install_page_gettext(app)
     app.jinja_env.globals["programme_name"] = lambda: current_app.config["PROGRAMME_NAME"]

@@ -23,7 +23,12 @@ def form_token() -> str:
     if token is None:
         seed = session.get(FIELD)
         if not isinstance(seed, str):
-            return generate_csrf()  # a new visitor: Flask-WTF makes the seed
+            # A new visitor: Flask-WTF makes the seed. Its own token is not kept, for it was
+            # stamped with this second and the next page's, from _signed(), would differ.
+            fresh = generate_csrf()
+            seed = session.get(FIELD)
+            if not isinstance(seed, str):
+                return fresh
         secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         token = _signed(secret, seed)
         setattr(g, FIELD, token)  # what generate_csrf() answers for the rest of the request
