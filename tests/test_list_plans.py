@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rewards.audit import PAGE_STATEMENTS as AUDIT_PAGES
+from rewards.ledger.service import OWN_WALLET
 from rewards.payouts.queue import PENDING_STATEMENT
 from rewards.payouts.service import PAGE_STATEMENTS as PAYOUT_PAGES
 
@@ -102,6 +103,25 @@ def test_filtered_pages_are_newest_first_and_page_by_before(api, db):
     assert len(ids) == 2 and ids[0] > ids[1] and adjustments["next_before"] == ids[1]
     everything = api.call("GET", "/audit?limit=1", headers=ADMIN).body
     assert everything["entries"][0]["action"] == "payout.reject"
+
+
+def test_the_bearers_own_wallet_in_one_statement_reads_its_index(api, db):
+    # The user owns most of the ledger and another's entries are the newest: with a plain
+    # user_id = ?, PostgreSQL would walk the primary key down through all of those
+    # (ledger/service.py), the more of them the slower.
+    mine, _ = new_user(api)
+    other, _ = new_user(api)
+    bulk = (
+        _NUMBERS
+        + "INSERT INTO ledger_entries (user_id, kind, points, reason, created_at) SELECT ?, 'adjustment', 1, 'bulk', 1 FROM n"
+    )
+    db.execute(bulk, (CROWD, mine))
+    db.execute(bulk, (CROWD // 5, other))
+    if db.engine == "postgresql":
+        db.execute("ANALYZE ledger_entries")
+    params = {"user": mine, "instance": "any", "before": 2**62, "limit": 21}
+    used = plan(db, OWN_WALLET[db.engine], params)
+    assert "ledger_by_user" in used, used
 
 
 @pytest.mark.parametrize("action", ["batch.create", "payout.approve"])

@@ -206,6 +206,12 @@ class Database:
         with self._translating_errors(conn):
             return conn.execute(self.backend.translate(sql), params).fetchone()
 
+    def read_all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """One statement outside any transaction (one snapshot of its own): all its rows."""
+        conn = self.connection()
+        with self._translating_errors(conn):
+            return conn.execute(self.backend.translate(sql), params).fetchall()
+
     def end_request(self) -> None:
         """A kept connection must never carry a transaction into the next request."""
         kept = getattr(self._local, "kept", None)

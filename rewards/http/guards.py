@@ -20,13 +20,8 @@ View = Callable[..., Any]
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rewards"'}
 
 
-# Two fixed statements: the user alone, or with what a wallet shows.
 _BEARER_USER = (
     "SELECT u.id, u.phone FROM users u JOIN database_instance d ON d.id = 1 WHERE u.id = ? AND d.instance = ?"
-)
-_BEARER_USER_WITH_BALANCE = (
-    "SELECT u.id, u.phone, u.balance, u.scans FROM users u JOIN database_instance d ON d.id = 1 "
-    "WHERE u.id = ? AND d.instance = ?"
 )
 
 
@@ -49,18 +44,12 @@ def unknown_bearer() -> Unauthorized:
     return Unauthorized("The bearer token is invalid or expired.", headers=_BEARER_CHALLENGE)
 
 
-def bearer_user(tx: Transaction | None = None, *, with_balance: bool = False) -> dict[str, Any]:
-    """The user row of a valid bearer token, or a 401 problem. Given `tx`, the user is read in
-    it (a wallet's snapshot: one statement fewer, bench/RESULTS.md issue #17), `with_balance`
-    adding the balance and scan count to the row."""
-    claims = bearer_claims()
-    sql = _BEARER_USER_WITH_BALANCE if with_balance else _BEARER_USER
-    params = (claims.user_id, claims.database)
-    row = get_db().read(sql, params) if tx is None else tx.one(sql, params)
+def bearer_user(claims: AccessClaims | None = None) -> dict[str, Any]:
+    """The user row of a valid bearer token (its `claims` when already read), or a 401 problem."""
+    claims = claims or bearer_claims()
+    row = get_db().read(_BEARER_USER, (claims.user_id, claims.database))
     if row is None:
         raise unknown_bearer()
-    if with_balance:
-        return {"id": row["id"], "phone": row["phone"], "balance": row["balance"], "scans": row["scans"]}
     return {"id": row["id"], "phone": row["phone"]}
 
 

@@ -9,20 +9,20 @@ from .. import clock, roles
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, InvalidRequest
 from ..http import idempotent, validation
-from ..http.guards import accept_operator, bearer_user, require_operator
-from .service import MAX_ADJUSTMENT, adjust, find_user, read_wallet
+from ..http.guards import accept_operator, bearer_claims, bearer_user, require_operator, unknown_bearer
+from .service import MAX_ADJUSTMENT, adjust, find_user, own_wallet, read_wallet, wallet_json
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
 
 
 @bp.get("/me/wallet")
 def my_wallet():
-    with get_db().snapshot() as tx:
-        # The bearer's user read in the wallet's own snapshot, with its balance: the wallet
-        # needs no second look at the row (issue #17).
-        user = bearer_user(tx, with_balance=True)
-        limit, before = validation.page_params()
-        return read_wallet(tx, user["id"], limit, before, user=user)
+    claims = bearer_claims()
+    limit, before = validation.page_params()
+    found = own_wallet(get_db(), claims.user_id, claims.database, limit, before)
+    if found is None:
+        raise unknown_bearer()
+    return wallet_json(found)
 
 
 @bp.get("/<user_ref>/wallet")

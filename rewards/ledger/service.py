@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .. import audit, clock, paging, stats
-from ..db import Transaction
+from ..db import Database, Transaction
 from ..exceptions import InsufficientPoints, UserNotFound
 
 KINDS = ("scan", "reversal", "adjustment", "payout", "payout_refund")
@@ -125,11 +125,9 @@ def entry_view(tx: Transaction, entry_id: int) -> dict[str, Any]:
     return entry_json(_entry(tx.one(_ENTRY + " WHERE l.id = ?", (entry_id,))))
 
 
-def wallet(tx: Transaction, user_id: int, limit: int, before: int | None, user: dict[str, Any] | None = None) -> Wallet:
-    """A page of the wallet, or UserNotFound. Run it in one snapshot, so balance and ledger agree;
-    `user`, the user's row (id, phone, balance, scans) when already read in that snapshot."""
-    if user is None:
-        user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
+def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:
+    """A page of the wallet, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
+    user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
     if user is None:
         raise UserNotFound("No user has that id.")
     rows = tx.all(
@@ -138,6 +136,35 @@ def wallet(tx: Transaction, user_id: int, limit: int, before: int | None, user: 
     )
     page, next_before = paging.split(rows, limit)
     return Wallet(user["id"], user["phone"], user["balance"], user["scans"], [_entry(row) for row in page], next_before)
+
+
+# The bearer's own wallet in one statement (issue #17): the user's row, found only when the
+# token names this database, beside each entry of the page (once, with no entry, on an empty
+# page). One statement is one snapshot, so balance and ledger agree without a transaction.
+OWN_WALLET = {
+    engine: "SELECT u.id AS user_id, u.phone, u.balance, u.scans, e.* FROM users u "
+    "JOIN database_instance d ON d.id = 1 AND d.instance = :instance "
+    f"LEFT JOIN ({_ENTRY}{page}) e ON true WHERE u.id = :user ORDER BY e.id DESC"
+    for engine, page in _PAGE.items()
+}
+
+
+def own_wallet(db: Database, user_id: int, instance: str, limit: int, before: int | None) -> Wallet | None:
+    """A page of the wallet of the user a bearer token names, or None when this database
+    (`instance`, the token's) has no such user."""
+    rows = db.read_all(
+        OWN_WALLET[db.backend.name],
+        {"user": user_id, "instance": instance, "before": paging.below(before), "limit": paging.fetch_size(limit)},
+    )
+    if not rows:
+        return None
+    user = rows[0]
+    if user["id"] is None:
+        rows = []
+    page, next_before = paging.split(rows, limit)
+    return Wallet(
+        user_id, user["phone"], user["balance"], user["scans"], [_entry(row[4:]) for row in page], next_before
+    )
 
 
 def wallet_json(found: Wallet) -> dict[str, Any]:
@@ -151,10 +178,8 @@ def wallet_json(found: Wallet) -> dict[str, Any]:
     }
 
 
-def read_wallet(
-    tx: Transaction, user_id: int, limit: int, before: int | None, user: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    return wallet_json(wallet(tx, user_id, limit, before, user))
+def read_wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> dict[str, Any]:
+    return wallet_json(wallet(tx, user_id, limit, before))
 
 
 def find_user(tx: Transaction, phone: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def scan():
     in_one_call = db.backend.name == "postgresql"
     claims = bearer_claims()
     if not in_one_call:
-        bearer_user()
+        bearer_user(claims)
     body = validation.json_body()
     token = validation.coupon_token(body)
     device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
