@@ -3,14 +3,14 @@ scan back."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, request
 
 from .. import clock, roles
 from ..db import Transaction, get_db
 from ..http import idempotent, validation
 from ..http.guards import bearer_claims, bearer_user, check_bearer_later, require_operator, unknown_bearer
 from .reversal import reverse_scan
-from .service import redeem_coupon
+from .service import Redemption, redeem_alone, redeem_coupon
 
 bp = Blueprint("redemption", __name__)
 
@@ -32,18 +32,16 @@ def scan():
     device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
     user_id, rate_limit = claims.user_id, current_app.config["SCAN_RATE_LIMIT"]
     instance = claims.database if in_one_call else None
+    if in_one_call and idempotent.HEADER not in request.headers:
+        # Nothing to claim beside it: the redemption is one statement, its own transaction.
+        redemption = redeem_alone(db, user_id, token, clock.now(), rate_limit, device_id, unknown_bearer(), instance)
+        return _answer(redemption), 200
 
     def redeem(tx: Transaction) -> tuple[dict, int]:
         redemption = redeem_coupon(
             tx, user_id, token, clock.now(), rate_limit, device_id, unknown_user=unknown_bearer(), instance=instance
         )
-        return {
-            "scan_id": redemption.scan_id,
-            "token": redemption.token,
-            "points": redemption.points,
-            "balance": redemption.balance,
-            "redeemed_at": clock.to_rfc3339(redemption.redeemed_at),
-        }, 200
+        return _answer(redemption), 200
 
     def check_bearer(tx: Transaction) -> None:
         check_bearer_later(tx, claims)
@@ -52,6 +50,16 @@ def scan():
     return idempotent.respond(
         f"user:{user_id}", body, redeem, pipelined=True, before_claim=check_bearer if in_one_call else None
     )
+
+
+def _answer(redemption: Redemption) -> dict:
+    return {
+        "scan_id": redemption.scan_id,
+        "token": redemption.token,
+        "points": redemption.points,
+        "balance": redemption.balance,
+        "redeemed_at": clock.to_rfc3339(redemption.redeemed_at),
+    }
 
 
 @bp.post("/scans/<scan_ref>/reverse")

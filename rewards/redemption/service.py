@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from .. import ratelimit, stats
 from ..coupons.batches import TALLY_SHARDS, tally
-from ..db import Transaction
+from ..db import Database, Transaction
 from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid, RateLimited, Refusal
 from ..ledger.service import post_entry
 
@@ -112,30 +113,62 @@ def _redeem_in_one_call(
     unknown_user: Refusal | None,
     instance: str | None,
 ) -> Redemption:
-    """The scan as one statement: a round trip where the statements above take four, with the
-    bearer's check inside it (issue #17). The function answers a refusal instead of raising it,
-    so what it wrote (the counted hit) is all that is left to keep."""
-    outcome, scan_id, points, balance, retry_after = tx.one(
-        _REDEEM_IN_ONE_CALL,
-        {
-            "user": user_id,
-            "instance": instance,
-            "token": token,
-            "now": now,
-            "device": device_id,
-            "limit": rate_limit[0],
-            "window": rate_limit[1],
-            "tally_shard": random.randrange(TALLY_SHARDS),
-            "day_shard": random.randrange(stats.SHARDS),
-        },
+    """The scan as one statement in the caller's transaction (a claimed Idempotency-Key's): a
+    round trip where the statements above take four, with the bearer's check inside it (issue
+    #17). The function answers a refusal instead of raising it, so what it wrote (the counted
+    hit) is all that is left to keep."""
+    row = tx.one(_REDEEM_IN_ONE_CALL, _one_call_params(user_id, token, now, rate_limit, device_id, instance))
+    if row[0] not in ("redeemed", "unauthorized"):
+        with tx.kept_when_refused():
+            pass  # the hit the function counted, and all before it, outlives the refusal
+    # unauthorized: nothing was written or counted, and all of it rolls back.
+    return _redemption(row, token, now, unknown_user)
+
+
+def redeem_alone(
+    db: Database,
+    user_id: int,
+    token: str,
+    now: int,
+    rate_limit: tuple[int, int],
+    device_id: str | None,
+    unknown_user: Refusal,
+    instance: str,
+) -> Redemption:
+    """A scan with no Idempotency-Key on PostgreSQL: the schema's redeem_coupon() as a statement
+    that is its own transaction, one round trip with no BEGIN or COMMIT (issue #17). All or
+    nothing as any transaction, and durable once it answers; on a refusal what it wrote is the
+    counted hit, which is to be kept anyway."""
+    row = db.write_statement(
+        _REDEEM_IN_ONE_CALL, _one_call_params(user_id, token, now, rate_limit, device_id, instance)
     )
+    return _redemption(row, token, now, unknown_user)
+
+
+def _one_call_params(
+    user_id: int, token: str, now: int, rate_limit: tuple[int, int], device_id: str | None, instance: str | None
+) -> dict[str, Any]:
+    return {
+        "user": user_id,
+        "instance": instance,
+        "token": token,
+        "now": now,
+        "device": device_id,
+        "limit": rate_limit[0],
+        "window": rate_limit[1],
+        "tally_shard": random.randrange(TALLY_SHARDS),
+        "day_shard": random.randrange(stats.SHARDS),
+    }
+
+
+def _redemption(row: Any, token: str, now: int, unknown_user: Refusal | None) -> Redemption:
+    """redeem_coupon()'s answer as the scan, or the refusal it stands for."""
+    outcome, scan_id, points, balance, retry_after = row
     if outcome == "redeemed":
         return Redemption(scan_id, token, points, balance, now)
     if outcome == "unauthorized":
         assert unknown_user is not None, "an instance is checked only with the refusal to give"
-        raise unknown_user  # nothing was written or counted: all of it rolls back
-    with tx.kept_when_refused():
-        pass  # the hit the function counted, and all before it, outlives the refusal
+        raise unknown_user
     if outcome == "rate_limited":
         raise RateLimited(TOO_MANY, retry_after=retry_after)
     refusal, detail = _REFUSED[outcome]
