@@ -61,6 +61,7 @@ def when_ready(server) -> None:  # gunicorn's hook: the app is loaded, no worker
 
     compile_every_page(server.app.wsgi())
 
+
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
