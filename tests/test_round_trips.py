@@ -30,14 +30,22 @@ def test_a_scan_on_postgresql_takes_one_round_trip_bearer_check_included_and_thr
 
 
 @pytest.mark.engines("postgresql")
-def test_a_refused_pipelined_scan_still_counts_against_the_rate_limit(make_app):
+def test_a_refused_keyed_scan_still_counts_against_the_rate_limit(make_app):
+    # A keyed scan is the pipelined transaction (the key's claim, then redeem_coupon() in it):
+    # a refusal rolls back to the kept claim and must keep the hit the function counted.
     api = Api(TestClientTransport(make_app(SCAN_RATE_LIMIT="2 per minute").test_client()))
     token, _ = api.login()
     used, fresh = api.generate(2)
-    assert api.scan(token, used).status == 200
-    # Refused after its hit was counted: the pipelined transaction keeps the hit all the same.
-    assert_problem(api.scan(token, used), 409, "coupon_already_redeemed")
-    assert_problem(api.scan(token, fresh), 429, "rate_limited")
+
+    def keyed_scan(coupon: str, key: str):
+        return api.call(
+            "POST", "/scan", {"token": coupon}, {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+        )
+
+    assert keyed_scan(used, "first").status == 200
+    # Refused after its hit was counted: the transaction keeps the hit all the same.
+    assert_problem(keyed_scan(used, "second"), 409, "coupon_already_redeemed")
+    assert_problem(keyed_scan(fresh, "third"), 429, "rate_limited")
 
 
 def test_a_wallet_read_is_one_statement_the_bearer_check_included(app, api):
