@@ -125,45 +125,48 @@ def entry_view(tx: Transaction, entry_id: int) -> dict[str, Any]:
     return entry_json(_entry(tx.one(_ENTRY + " WHERE l.id = ?", (entry_id,))))
 
 
-def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:
-    """A page of the wallet, or UserNotFound. Run it in one snapshot, so balance and ledger agree."""
-    user = tx.one("SELECT id, phone, balance, scans FROM users WHERE id = ?", (user_id,))
-    if user is None:
-        raise UserNotFound("No user has that id.")
-    rows = tx.all(
-        _ENTRY + _PAGE[tx.backend.name],
-        {"user": user_id, "before": paging.below(before), "limit": paging.fetch_size(limit)},
+# A wallet page in one statement (issue #17): the user's row beside each entry of the page
+# (once, with no entry, on an empty page). One statement is one snapshot, so balance and ledger
+# agree. The bearer's own adds that the token names this database: no row otherwise.
+def _wallet_statement(engine: str, *, token_checked: bool) -> str:
+    instance = "JOIN database_instance d ON d.id = 1 AND d.instance = :instance " if token_checked else ""
+    return (
+        f"SELECT u.id AS user_id, u.phone, u.balance, u.scans, e.* FROM users u {instance}"
+        f"LEFT JOIN ({_ENTRY}{_PAGE[engine]}) e ON true WHERE u.id = :user ORDER BY e.id DESC"
     )
-    page, next_before = paging.split(rows, limit)
-    return Wallet(user["id"], user["phone"], user["balance"], user["scans"], [_entry(row) for row in page], next_before)
 
 
-# The bearer's own wallet in one statement (issue #17): the user's row, found only when the
-# token names this database, beside each entry of the page (once, with no entry, on an empty
-# page). One statement is one snapshot, so balance and ledger agree without a transaction.
-OWN_WALLET = {
-    engine: "SELECT u.id AS user_id, u.phone, u.balance, u.scans, e.* FROM users u "
-    "JOIN database_instance d ON d.id = 1 AND d.instance = :instance "
-    f"LEFT JOIN ({_ENTRY}{page}) e ON true WHERE u.id = :user ORDER BY e.id DESC"
-    for engine, page in _PAGE.items()
-}
+WALLET = {engine: _wallet_statement(engine, token_checked=False) for engine in _PAGE}
+OWN_WALLET = {engine: _wallet_statement(engine, token_checked=True) for engine in _PAGE}
+
+
+def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:
+    """A page of the wallet, or UserNotFound."""
+    found = _wallet(tx.all(WALLET[tx.backend.name], _page_params(user_id, limit, before)), limit)
+    if found is None:
+        raise UserNotFound("No user has that id.")
+    return found
 
 
 def own_wallet(db: Database, user_id: int, instance: str, limit: int, before: int | None) -> Wallet | None:
     """A page of the wallet of the user a bearer token names, or None when this database
     (`instance`, the token's) has no such user."""
-    rows = db.read_all(
-        OWN_WALLET[db.backend.name],
-        {"user": user_id, "instance": instance, "before": paging.below(before), "limit": paging.fetch_size(limit)},
-    )
+    rows = db.read_all(OWN_WALLET[db.backend.name], {**_page_params(user_id, limit, before), "instance": instance})
+    return _wallet(rows, limit)
+
+
+def _page_params(user_id: int, limit: int, before: int | None) -> dict[str, Any]:
+    return {"user": user_id, "before": paging.below(before), "limit": paging.fetch_size(limit)}
+
+
+def _wallet(rows: list[Any], limit: int) -> Wallet | None:
+    """The wallet of _wallet_statement()'s rows; None without any (no such user)."""
     if not rows:
         return None
     user = rows[0]
-    if user["id"] is None:
-        rows = []
-    page, next_before = paging.split(rows, limit)
+    page, next_before = paging.split(rows if user["id"] is not None else [], limit)
     return Wallet(
-        user_id, user["phone"], user["balance"], user["scans"], [_entry(row[4:]) for row in page], next_before
+        user["user_id"], user["phone"], user["balance"], user["scans"], [_entry(row[4:]) for row in page], next_before
     )
 
 
