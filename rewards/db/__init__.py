@@ -207,15 +207,12 @@ class Database:
             return conn.execute(self.backend.translate(sql), params).fetchone()
 
     def write_statement(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        """One statement that writes, as a transaction of its own: its first row. On PostgreSQL
-        it runs as the server's implicit transaction, one round trip with no BEGIN or COMMIT
-        (a scan, issue #17); on SQLite inside write(), whose BEGIN IMMEDIATE waits for the lock."""
-        if self.backend.name != "postgresql":
-            with self.write() as tx:
-                return tx.one(sql, params)
-        conn = self.connection()
-        with self._translating_errors(conn):
-            return conn.execute(self.backend.translate(sql), params).fetchone()
+        """One statement that writes, as a transaction of its own: its first row. PostgreSQL
+        runs it as the server's implicit transaction, one round trip with no BEGIN or COMMIT
+        (a scan, issue #17). Not for SQLite, whose writers wait for the lock in write()'s BEGIN
+        IMMEDIATE."""
+        assert self.backend.name == "postgresql", "SQLite's writes go through write()"
+        return self.read(sql, params)  # outside any transaction: the connection autocommits
 
     def read_all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         """One statement outside any transaction (one snapshot of its own): all its rows."""
