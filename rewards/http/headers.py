@@ -42,7 +42,9 @@ def carries_credentials() -> bool:
     """A bearer token (any Authorization, in fact), an operator key, or a cookie. Any cookie
     counts: the service's cookies are a session and what marks a person's browser, and counting
     them all means a new session cookie cannot be forgotten here."""
-    return bool(request.headers.get("Authorization") or request.headers.get("X-API-Key") or request.cookies)
+    headers = request.headers
+    # The raw header, not request.cookies: parsing one that is absent costs a few µs.
+    return bool(headers.get("Authorization") or headers.get("X-API-Key") or request.environ.get("HTTP_COOKIE"))
 
 
 def _add_security_headers(response: Response) -> Response:
