@@ -6,10 +6,7 @@ import time
 
 import pytest
 
-from rewards.auth.tokens import issue_access_token
-from rewards.config import DEVELOPMENT_VALUES
-
-from .support.client import Api, TestClientTransport, assert_problem, bearer
+from .support.client import Api, TestClientTransport, assert_problem, bearer, tokens_of_no_user_here
 
 
 def test_scan_credits_the_points(api, db):
@@ -132,14 +129,7 @@ def test_a_well_signed_token_for_no_user_of_this_database_scans_nothing_and_coun
     api = Api(TestClientTransport(make_app(SCAN_RATE_LIMIT="1 per minute").test_client()))
     token, user = api.login()
     (coupon,) = api.generate(1)
-    now = int(time.time())
-    secret = DEVELOPMENT_VALUES["JWT_SECRET"]
-    # The same user id in a database since reset or replaced; and an id no user has.
-    other_database = issue_access_token(user["id"], "another-database", secret, 600, now)
-    nobody = issue_access_token(
-        user["id"] + 1000, db.scalar("SELECT instance FROM database_instance"), secret, 600, now
-    )
-    for forged in (other_database, nobody):
+    for forged in tokens_of_no_user_here(user["id"], db):
         for key in (None, f"retry-{forged[-8:]}"):
             headers = bearer(forged) | ({"Idempotency-Key": key} if key else {})
             response = api.call("POST", "/scan", {"token": coupon}, headers)
@@ -150,6 +140,30 @@ def test_a_well_signed_token_for_no_user_of_this_database_scans_nothing_and_coun
     assert db.scalar("SELECT count(*) FROM idempotency_keys") == 0
     # Its one scan a minute is still there for the real token.
     assert api.scan(token, coupon).status == 200
+
+
+@pytest.mark.parametrize(
+    "body, headers",
+    [
+        ({}, {}),  # no token
+        ({"token": "not-a-uuid"}, {}),
+        ({"token": "x", "device_id": 5}, {}),
+        ("a string, not an object", {}),
+        (None, {"Idempotency-Key": "k" * 256}),  # a key longer than 255 characters
+    ],
+)
+def test_a_token_of_no_user_here_is_refused_before_its_input(api, db, body, headers):
+    """On PostgreSQL the bearer's user is checked in the scan's own statement, after its input
+    is read; a refusal of that input still waits for the check, so such a token learns only
+    401, on both engines, as on every route."""
+    _, user = api.login()
+    (coupon,) = api.generate(1)
+    body = {"token": coupon} if body is None else body
+    for forged in tokens_of_no_user_here(user["id"], db):
+        assert_problem(api.call("POST", "/scan", body, bearer(forged) | headers), 401, "unauthorized")
+    # The same input from the real user is what is refused with 400.
+    token, _ = api.login()
+    assert_problem(api.call("POST", "/scan", body, bearer(token) | headers), 400, "invalid_request")
 
 
 def test_scans_go_on_after_init_db_reset_on_the_running_service(api, runner):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support.client import ADMIN_KEY, assert_problem, bearer
+from .support.client import ADMIN_KEY, assert_problem, bearer, tokens_of_no_user_here
 
 
 def test_wallet_shows_balance_scans_and_transactions_newest_first(api):
@@ -96,6 +96,15 @@ def test_bad_user_ids_are_invalid_request(client, user_id):
 def test_bad_query_parameters_are_invalid_request(api, query):
     token, _ = api.login()
     assert_problem(api.wallet(token, query), 400, "invalid_request")
+
+
+@pytest.mark.parametrize("query", ["?limit=0", "?before=x", "?limit=5&limit=6"])
+def test_a_token_of_no_user_here_is_refused_before_its_query(api, db, query):
+    """The bearer's wallet is one statement that also checks its user (issue #17), read after
+    the query: a bad query from a token of no user here is still a 401, not a 400."""
+    _, user = api.login()
+    for forged in tokens_of_no_user_here(user["id"], db):
+        assert_problem(api.wallet(forged, query), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("query", ["?limit=5&limit=6", "?before=9&before=x", "?before=9&before=9"])

@@ -39,13 +39,11 @@ def respond(
     Database.write. `before_claim(tx)`, with a key: the caller's own check of who calls, sent
     ahead of the claim and read with it (Transaction.check_later), so that it costs no round
     trip of its own and no key is claimed for a caller it refuses."""
-    key = request.headers.get(HEADER) if key is None else key
+    key = request_key() if key is None else _checked(key)
     if key is None:
         with get_db().write(pipelined=pipelined) as tx:
             payload, status = action(tx)
         return _json(payload, status)
-    if not _KEY.fullmatch(key):
-        raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
     with get_db().write(pipelined=pipelined) as tx:
         if before_claim is not None:
             before_claim(tx)
@@ -62,6 +60,18 @@ def respond(
             return response
     mimetype = "application/json" if kept.status < 400 else PROBLEM_MIMETYPE
     return Response(kept.body, status=kept.status, mimetype=mimetype, headers={REPLAYED: "true"})
+
+
+def request_key() -> str | None:
+    """The request's Idempotency-Key, or None without one; a 400 when it is not a key."""
+    key = request.headers.get(HEADER)
+    return None if key is None else _checked(key)
+
+
+def _checked(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
+    return key
 
 
 def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) -> None:

@@ -9,7 +9,14 @@ from .. import clock, roles
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, InvalidRequest
 from ..http import idempotent, validation
-from ..http.guards import accept_operator, bearer_claims, bearer_user, require_operator, unknown_bearer
+from ..http.guards import (
+    accept_operator,
+    bearer_before_refusals,
+    bearer_claims,
+    bearer_user,
+    require_operator,
+    unknown_bearer,
+)
 from .service import MAX_ADJUSTMENT, adjust, find_user, own_wallet, read_wallet, wallet_json
 
 bp = Blueprint("wallet", __name__, url_prefix="/users")
@@ -18,7 +25,8 @@ bp = Blueprint("wallet", __name__, url_prefix="/users")
 @bp.get("/me/wallet")
 def my_wallet():
     claims = bearer_claims()
-    limit, before = validation.page_params()
+    with bearer_before_refusals(claims):
+        limit, before = validation.page_params()
     found = own_wallet(get_db(), claims.user_id, claims.database, limit, before)
     if found is None:
         raise unknown_bearer()

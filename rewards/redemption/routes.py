@@ -3,12 +3,21 @@ scan back."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from contextlib import nullcontext
+
+from flask import Blueprint, current_app, g
 
 from .. import clock, roles
 from ..db import Transaction, get_db
 from ..http import idempotent, validation
-from ..http.guards import bearer_claims, bearer_user, check_bearer_later, require_operator, unknown_bearer
+from ..http.guards import (
+    bearer_before_refusals,
+    bearer_claims,
+    bearer_user,
+    check_bearer_later,
+    require_operator,
+    unknown_bearer,
+)
 from .reversal import reverse_scan
 from .service import Redemption, redeem_alone, redeem_coupon
 
@@ -27,12 +36,14 @@ def scan():
     claims = bearer_claims()
     if not in_one_call:
         bearer_user(claims)
-    body = validation.json_body()
-    token = validation.coupon_token(body)
-    device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
+    with bearer_before_refusals(claims) if in_one_call else nullcontext():
+        body = validation.json_body()
+        token = validation.coupon_token(body)
+        device_id = validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
+        key = idempotent.request_key()
     user_id, rate_limit = claims.user_id, current_app.config["SCAN_RATE_LIMIT"]
     instance = claims.database if in_one_call else None
-    if in_one_call and idempotent.HEADER not in request.headers:
+    if in_one_call and key is None:
         # Nothing to claim beside it: the redemption is one statement, its own transaction.
         redemption = redeem_alone(db, user_id, token, clock.now(), rate_limit, device_id, unknown_bearer(), instance)
         return _answer(redemption), 200
@@ -48,7 +59,7 @@ def scan():
 
     # The redemption's SQL reads each result only where it needs it (rewards/ledger/service.py).
     return idempotent.respond(
-        f"user:{user_id}", body, redeem, pipelined=True, before_claim=check_bearer if in_one_call else None
+        f"user:{user_id}", body, redeem, key=key, pipelined=True, before_claim=check_bearer if in_one_call else None
     )
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from werkzeug.datastructures import Headers
 
+from rewards.auth.tokens import issue_access_token
 from rewards.config import DEVELOPMENT_VALUES
 
 ADMIN_KEY = DEVELOPMENT_VALUES["ADMIN_API_KEY"]
@@ -139,3 +141,14 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status and body["code"] == code
     assert body["type"] == "about:blank" and body["title"] and body["detail"]
     return body
+
+
+def tokens_of_no_user_here(user_id: int, db: Any) -> tuple[str, str]:
+    """Well-signed tokens: the same user id in a database since reset or replaced, and an id
+    no user of this database has."""
+    now, secret = int(time.time()), DEVELOPMENT_VALUES["JWT_SECRET"]
+    instance = db.scalar("SELECT instance FROM database_instance")
+    return (
+        issue_access_token(user_id, "another-database", secret, 600, now),
+        issue_access_token(user_id + 1000, instance, secret, 600, now),
+    )
