@@ -52,7 +52,7 @@ def coupon_rows(tx: Transaction, batch: dict, now: int) -> Iterator[str | bytes]
     # Every coupon of a batch shares its points and expiry: the start of each line is the same.
     shared = f"{batch['points']},{clock.to_rfc3339(expires_at) or ''},{batch_id},"
     unspent = coupon_status("active", expires_at, now)
-    to_rfc3339 = clock.rfc3339_formatter()
+    to_rfc3339 = clock.to_rfc3339
     lines = []
     for token, status, redeemed_at, user_id in tx.stream(_ROWS, (batch_id,)):
         if redeemed_at is None:
