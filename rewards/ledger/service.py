@@ -19,26 +19,22 @@ from ..exceptions import InsufficientPoints, UserNotFound
 KINDS = ("scan", "reversal", "adjustment", "payout", "payout_refund")
 MAX_ADJUSTMENT = 1_000_000_000
 
-_ENTRY = """
-SELECT l.id, l.kind, l.points, c.token AS coupon_token, l.payout_id, l.reason, l.created_at
-FROM ledger_entries l
-LEFT JOIN scans s ON s.id = l.scan_id
-LEFT JOIN coupons c ON c.id = s.coupon_id
-"""
+_ENTRY_COLUMNS = "l.id, l.kind, l.points, c.token AS coupon_token, l.payout_id, l.reason, l.created_at"
+_ENTRY_JOINS = "LEFT JOIN scans s ON s.id = l.scan_id LEFT JOIN coupons c ON c.id = s.coupon_id"
+_ENTRY = f"SELECT {_ENTRY_COLUMNS} FROM ledger_entries l {_ENTRY_JOINS}"
 
 # A wallet page: the user's entries below `before`, newest first, read from ledger_by_user
-# (user_id, id) on either engine. The one place the two need different SQL for the same rows:
-# with `user_id = ?` PostgreSQL treats user_id as a constant, so the primary key's order looks
-# as good as the index's, and for a user who owns most rows it walks the primary key past every
-# newer row of everyone else (1.6 ms instead of 0.09 at 20,000 rows, growing with the others'
-# rows; bench/RESULTS.md). A row comparison leaves ledger_by_user the only way to that order.
-# SQLite 3.40 cannot range-scan a row comparison (4-9 ms for a page deep in 100,000 rows), and
-# its equality is 0.06 ms.
-_PAGE = {
-    "sqlite": " WHERE l.user_id = :user AND l.id < :before ORDER BY l.id DESC LIMIT :limit",
-    "postgresql": " WHERE (l.user_id, l.id) > (:user, 0) AND (l.user_id, l.id) < (:user, :before)"
-    " ORDER BY l.user_id DESC, l.id DESC LIMIT :limit",
-}
+# (user_id, id) on either engine, in SQL of each engine's own. With `user_id = ?` PostgreSQL
+# treats user_id as a constant, so the primary key's order looks as good as the index's, and
+# for a user who owns most rows it walks the primary key past every newer row of everyone else
+# (1.6 ms instead of 0.09 at 20,000 rows, growing with the others' rows; bench/RESULTS.md). A
+# row comparison leaves ledger_by_user the only way to that order. SQLite 3.40 cannot
+# range-scan a row comparison (4-9 ms for a page deep in 100,000 rows), and its equality is
+# 0.06 ms.
+_PAGE_POSTGRESQL = (
+    " WHERE (l.user_id, l.id) > (:user, 0) AND (l.user_id, l.id) < (:user, :before)"
+    " ORDER BY l.user_id DESC, l.id DESC LIMIT :limit"
+)
 
 
 @dataclass(frozen=True)
@@ -129,15 +125,29 @@ def entry_view(tx: Transaction, entry_id: int) -> dict[str, Any]:
 # (once, with no entry, on an empty page). One statement is one snapshot, so balance and ledger
 # agree. The bearer's own adds that the token names this database: no row otherwise.
 def _wallet_statement(engine: str, *, token_checked: bool) -> str:
-    instance = "JOIN database_instance d ON d.id = 1 AND d.instance = :instance " if token_checked else ""
+    users = "FROM users u " + (
+        "JOIN database_instance d ON d.id = 1 AND d.instance = :instance " if token_checked else ""
+    )
+    if engine == "sqlite":
+        # The entries joined straight to the one user row: SQLite reads them in ledger_by_user's
+        # order and stops at the limit, with no subquery to materialise and no sort (31 µs
+        # instead of 58 for a page of 10; bench/ANALYSIS.md).
+        return (
+            f"SELECT u.id AS user_id, u.phone, u.balance, u.scans, {_ENTRY_COLUMNS} {users}"
+            f"LEFT JOIN ledger_entries l ON l.user_id = u.id AND l.id < :before {_ENTRY_JOINS} "
+            "WHERE u.id = :user ORDER BY l.id DESC LIMIT :limit"
+        )
+    # PostgreSQL keeps only the outer side's order through a nested loop: joined straight, it
+    # would sort every entry the user has. The page is cut inside, and only its rows sorted.
     return (
-        f"SELECT u.id AS user_id, u.phone, u.balance, u.scans, e.* FROM users u {instance}"
-        f"LEFT JOIN ({_ENTRY}{_PAGE[engine]}) e ON true WHERE u.id = :user ORDER BY e.id DESC"
+        f"SELECT u.id AS user_id, u.phone, u.balance, u.scans, e.* {users}"
+        f"LEFT JOIN ({_ENTRY}{_PAGE_POSTGRESQL}) e ON true WHERE u.id = :user ORDER BY e.id DESC"
     )
 
 
-WALLET = {engine: _wallet_statement(engine, token_checked=False) for engine in _PAGE}
-OWN_WALLET = {engine: _wallet_statement(engine, token_checked=True) for engine in _PAGE}
+ENGINES = ("sqlite", "postgresql")
+WALLET = {engine: _wallet_statement(engine, token_checked=False) for engine in ENGINES}
+OWN_WALLET = {engine: _wallet_statement(engine, token_checked=True) for engine in ENGINES}
 
 
 def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:
