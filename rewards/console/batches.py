@@ -127,8 +127,8 @@ def create(operator: Operator):
             error = str(REFUSED[field]) % {"max": formatting.number(LIMITS.get(field, 0))}
             return _list_page(operator, status=400, error=error, form=request.form)
     count, points, expires_at, label = values["count"], values["points"], values["expires_at"], values["label"]
-    key = request.form.get("request_id", "")
-    if not (8 <= len(key) <= 64 and key.isascii() and key.replace("-", "").isalnum()):
+    key = idempotent.form_key()
+    if key is None:
         return _list_page(operator, status=400, error=_("The form has expired. Try again."), form=request.form)
 
     def make(tx: Transaction) -> tuple[dict, int]:

@@ -172,11 +172,6 @@ def _sent_with_other_values() -> str:
     return _("This form was already sent with other values. Check them and send it again.")
 
 
-def _form_key() -> str | None:
-    key = request.form.get("request_id", "")
-    return key if 8 <= len(key) <= 80 and key.isascii() and key.replace("-", "").isalnum() else None
-
-
 def _once(operator: Operator, key: str, body: dict[str, Any], action: Callable[[Transaction], dict]) -> dict:
     """The action in the API's own idempotency, keyed by the form: sent twice, it is carried
     out once and its first answer is given again. A refusal (kept or fresh) is raised."""
@@ -200,7 +195,7 @@ def reverse(operator: Operator, user_ref: str, scan_ref: str):
     except InvalidRequest:
         error = _("Write the reason for reversing the scan, in 1 to 500 characters.")
         return _user_page(operator, user_id, status=400, error=error, failed_form=failed, form=form)
-    key = _form_key()
+    key = idempotent.form_key()
     if key is None:
         return _user_page(operator, user_id, status=400, error=_("The form has expired. Try again."))
     restore = form["restore"]
@@ -254,7 +249,7 @@ def adjust_balance(operator: Operator, user_ref: str):
     except InvalidRequest:
         error = _("Write the reason for the adjustment, in 1 to 500 characters.")
         return _user_page(operator, user_id, status=400, error=error, failed_form="adjust", form=form)
-    key = _form_key()
+    key = idempotent.form_key()
     if key is None:
         return _user_page(operator, user_id, status=400, error=_("The form has expired. Try again."))
 

@@ -40,12 +40,6 @@ def _payout_id(value: str) -> int:
         raise PayoutNotFound("No payout has that id.") from None
 
 
-def _form_key() -> str | None:
-    """The form's own key (one per page drawn), or None when it is not one."""
-    key = request.form.get("request_id", "")
-    return key if 8 <= len(key) <= 64 and key.isascii() and key.replace("-", "").isalnum() else None
-
-
 def _reference(raw: str) -> str | None:
     reference = raw.strip()
     return reference if 1 <= len(reference) <= MAX_REFERENCE and validation.storable(reference) else None
@@ -172,7 +166,7 @@ def reject_one(operator: Operator, payout_ref: str):
 def _decide_one(operator: Operator, payout_id: int, action: str, body: dict, call):
     """One payout's Approve or Reject, once however often its form is sent; one decided
     meanwhile gets the page saying so."""
-    key = _form_key()
+    key = idempotent.form_key()
     if key is None:
         return _page(operator, status=400, error=_("The form has expired. Try again."))
     try:
@@ -196,7 +190,7 @@ def approve_selected(operator: Operator):
         return _page(operator, status=400, error=_("Tick the payouts to approve, each with its reference, first."))
     if len(ids) > MAX_SELECTED:
         return _page(operator, status=400, error=_("Approve at most %(max)s at once.", max=MAX_SELECTED))
-    key = _form_key()
+    key = idempotent.form_key()
     if key is None:
         return _page(operator, status=400, error=_("The form has expired. Try again."))
     approved, no_reference, decided = [], [], []

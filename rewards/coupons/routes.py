@@ -57,7 +57,7 @@ def generate():
         coupons = [{"token": t, "points": points, "expires_at": expiry} for t in tokens]
         return {"batch": batch.as_json(), "coupons": coupons}, 201
 
-    return idempotent.respond(f"operator:{operator}", body, make)
+    return idempotent.respond(f"operator:{operator}", body, make, key=idempotent.request_key())
 
 
 @bp.get("/coupons/<coupon_token:token>")

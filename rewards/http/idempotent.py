@@ -28,18 +28,18 @@ def respond(
     body: dict[str, Any],
     action: Action,
     *,
-    key: str | None = None,
+    key: str | None,
     pipelined: bool = False,
     before_claim: Callable[[Transaction], None] | None = None,
 ) -> Response:
     """Run `action(tx)` -> (payload, status) in one write transaction and answer with it; with
     an Idempotency-Key, as the contract's "Idempotent retries" says. `caller` names the user
-    or operator; `body` is the request's parsed JSON body. A page's form gives its key itself
-    (`key`), one per form drawn, so a form sent twice is carried out once. `pipelined`: see
+    or operator; `body` is the request's parsed JSON body. `key` is the request's key, checked
+    (`request_key()`), or a page form's own (`form_key()`, one per form drawn, so a form sent
+    twice is carried out once), or None for none. `pipelined`: see
     Database.write. `before_claim(tx)`, with a key: the caller's own check of who calls, sent
     ahead of the claim and read with it (Transaction.check_later), so that it costs no round
     trip of its own and no key is claimed for a caller it refuses."""
-    key = request_key() if key is None else _checked(key)
     if key is None:
         with get_db().write(pipelined=pipelined) as tx:
             payload, status = action(tx)
@@ -65,13 +65,16 @@ def respond(
 def request_key() -> str | None:
     """The request's Idempotency-Key, or None without one; a 400 when it is not a key."""
     key = request.headers.get(HEADER)
-    return None if key is None else _checked(key)
-
-
-def _checked(key: str) -> str:
-    if not _KEY.fullmatch(key):
+    if key is not None and not _KEY.fullmatch(key):
         raise InvalidRequest(f"The {HEADER} header must be 1 to 255 printable ASCII characters.")
     return key
+
+
+def form_key() -> str | None:
+    """A page form's own key (its `request_id`, drawn with the page, perhaps with a suffix
+    naming one of its forms), or None when the form carries none that could be one."""
+    key = request.form.get("request_id", "")
+    return key if 8 <= len(key) <= 80 and key.isascii() and key.replace("-", "").isalnum() else None
 
 
 def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) -> None:

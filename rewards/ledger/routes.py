@@ -74,4 +74,4 @@ def adjust_balance(user_ref: str):
     def correct(tx: Transaction) -> tuple[dict, int]:
         return adjust(tx, operator, user_id, points, reason, clock.now()), 201
 
-    return idempotent.respond(f"operator:{operator}", body, correct)
+    return idempotent.respond(f"operator:{operator}", body, correct, key=idempotent.request_key())

@@ -145,9 +145,9 @@ def _wallet_statement(engine: str, *, token_checked: bool) -> str:
     )
 
 
-ENGINES = ("sqlite", "postgresql")
-WALLET = {engine: _wallet_statement(engine, token_checked=False) for engine in ENGINES}
-OWN_WALLET = {engine: _wallet_statement(engine, token_checked=True) for engine in ENGINES}
+_ENGINES = ("sqlite", "postgresql")
+WALLET = {engine: _wallet_statement(engine, token_checked=False) for engine in _ENGINES}
+OWN_WALLET = {engine: _wallet_statement(engine, token_checked=True) for engine in _ENGINES}
 
 
 def wallet(tx: Transaction, user_id: int, limit: int, before: int | None) -> Wallet:

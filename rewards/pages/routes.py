@@ -271,14 +271,15 @@ def _collect(customer: dict, token: str):
         return {"scan_id": done.scan_id, "points": done.points, "balance": done.balance}, 200
 
     try:
-        if request.headers.get(idempotent.HEADER) is None:
+        key = idempotent.request_key()
+        if key is None:
             with get_db().write() as tx:
                 redeem(tx)
         else:
             # The offline queue sends each waiting scan with its own key: sent twice, it counts once.
             # The coupon alone is what a retry must repeat (a browser may have lost its device id
             # between two tries).
-            kept = idempotent.respond(f"user:{user_id}", {"token": token}, redeem)
+            kept = idempotent.respond(f"user:{user_id}", {"token": token}, redeem, key=key)
             if kept.status_code >= 400:
                 raise refusal_for_code(json.loads(kept.get_data())["code"], "")
     except CouponAlreadyRedeemed:
@@ -362,8 +363,8 @@ def request_payout_form(customer: dict):
     if points is None or not config["PAYOUT_MIN_POINTS"] <= points <= MAX_PAYOUT:
         error = _("Write a whole number of points, at least %(minimum)s.", minimum=config["PAYOUT_MIN_POINTS"])
         return _payouts_page(customer, status=400, error=error)
-    key = request.form.get("request_id", "")
-    if not (8 <= len(key) <= 64 and key.isascii() and key.replace("-", "").isalnum()):
+    key = idempotent.form_key()
+    if key is None:
         return _payouts_page(customer, status=400, error=_("The form has expired. Try again."))
     user_id, limit = customer["id"], config["PAYOUT_RATE_LIMIT"]
 

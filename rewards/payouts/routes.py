@@ -27,7 +27,7 @@ def request_mine():
     def hold(tx: Transaction) -> tuple[dict, int]:
         return request_payout(tx, user_id, points, clock.now(), rate_limit), 201
 
-    return idempotent.respond(f"user:{user_id}", body, hold)
+    return idempotent.respond(f"user:{user_id}", body, hold, key=idempotent.request_key())
 
 
 @bp.get("/users/me/payouts")
