@@ -23,6 +23,7 @@ from .coupons import routes as coupon_routes
 from .db import open_database
 from .errors import register_error_handlers
 from .http import docs
+from .http.bodies import bound_chunked_bodies
 from .http.headers import register_security_headers
 from .http.json_answers import JsonAnswers
 from .http.routing import register_exact_routing
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    bound_chunked_bodies(app)
     # orjson where it writes Flask's very bytes (keys in the contract's order, not sorted).
     app.json = JsonAnswers(app)
     # Anything in test_config that is not a setting of ours (TESTING, PROPAGATE_EXCEPTIONS).

@@ -42,7 +42,6 @@ REFUSALS: dict[type[x.Refusal], tuple[int, str]] = {
     x.CouponExpired: (410, "coupon_expired"),
     x.CouponVoid: (410, "coupon_void"),
     x.IdempotencyKeyReused: (422, "idempotency_key_reused"),
-    x.PayloadTooLarge: (413, "payload_too_large"),
     x.UnsupportedMediaType: (415, "unsupported_media_type"),
     x.TooManyAttempts: (429, "too_many_attempts"),
     x.RateLimited: (429, "rate_limited"),

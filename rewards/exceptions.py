@@ -26,10 +26,6 @@ class UnsupportedMediaType(Refusal):
     """A body that is not application/json."""
 
 
-class PayloadTooLarge(Refusal):
-    """A body over the limit, however it is framed."""
-
-
 class Unauthorized(Refusal):
     """Credentials missing or wrong."""
 

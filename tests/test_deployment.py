@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -129,6 +131,45 @@ def test_a_chunked_body_over_one_mebibyte_is_payload_too_large(gunicorn, path):
     # Within the limit a chunked body is read whole, like any other.
     status, body = post_chunked(server, "/auth/otp", b'{"phone": "+15551230000"}', {})
     assert status == 200 and body["status"] == "sent"
+
+
+def post_chunked_form(server: LiveServer, path: str, body: bytes, cookie: str) -> tuple[int, dict[str, str], str]:
+    """A page's form sent chunked (no Content-Length): its status, headers and page."""
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        conn.request("POST", path, body=pieces, headers=headers, encode_chunked=True)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+    finally:
+        conn.close()
+
+
+@pytest.mark.engines("sqlite")  # the body is refused before any database is asked
+def test_a_chunked_form_is_read_whole_and_refused_as_a_page_over_one_mebibyte(gunicorn):
+    """A chunked form was cut at 1 MiB and its page answered 400 "the form has expired"; it is
+    read whole within the limit, and over it refused 413 with the page that says so."""
+    server = gunicorn(workers=2)
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/sign-in")
+    page = conn.getresponse()
+    cookie = "; ".join(c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie"))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode()).group(1)
+    conn.close()
+    form = f"csrf_token={quote(token)}&phone=%2B15551230000".encode()
+
+    # Within the limit, padded so that the phone comes after the first chunk: read whole.
+    status, headers, _page = post_chunked_form(
+        server, "/sign-in", b"next=%2Fme&pad=" + b"p" * 200_000 + b"&" + form, cookie
+    )
+    assert status == 303 and "/sign-in/code" in headers["location"]
+
+    status, headers, html = post_chunked_form(server, "/sign-in", form + b"&pad=" + b"p" * (1024 * 1024), cookie)
+    assert status == 413 and headers["content-type"].startswith("text/html")
+    assert "Too much" in html and "What was sent is too large." in html
 
 
 def test_workers_recycled_by_max_requests_are_forks_that_answer_at_once(gunicorn):

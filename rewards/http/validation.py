@@ -7,11 +7,11 @@ import json
 import re
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
 from .. import paging
 from ..clock import now, parse_rfc3339
-from ..exceptions import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..exceptions import InvalidRequest, UnsupportedMediaType
 
 # Matched with fullmatch(), never match(): `$` also matches before a final "\n", and
 # "+15550000001\n" would then be a second user beside "+15550000001".
@@ -21,15 +21,13 @@ UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 MAX_ID = 2**63 - 1
 
 _MISSING = object()
-# How much of an oversized chunked body is read and thrown away before answering 413, in MiB.
-DRAIN_CHUNKS = 16
 
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 415/400 problem saying why there is none."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
-    raw = _body_bytes()
+    raw = request.get_data(cache=False)  # 413 over the limit, a chunked body too (http/bodies.py)
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -178,27 +176,6 @@ def query_integer(name: str, low: int, high: int, default: int | None) -> int | 
     if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
         raise InvalidRequest(f"Query parameter '{name}' must be a whole number from {low:,} to {high:,}.")
     return int(raw)
-
-
-def _body_bytes() -> bytes:
-    """The raw body, or 413 when it is over the limit however it is framed.
-
-    Werkzeug refuses a Content-Length over MAX_CONTENT_LENGTH, but a chunked body (no
-    Content-Length) it silently cuts at the limit, which then reads as broken JSON.
-    """
-    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
-        return request.get_data(cache=False)  # a declared length over the limit raises 413 here
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    stream = request.environ["wsgi.input"]
-    raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        # Read on (up to a bound) so that the client, still sending, gets our answer rather
-        # than a reset connection.
-        for _ in range(DRAIN_CHUNKS):
-            if not stream.read(1 << 20):
-                break
-        raise PayloadTooLarge("The request body is larger than 1 MiB.")
-    return raw
 
 
 def _reject_constant(name: str) -> None:
