@@ -42,6 +42,19 @@ def new_batch(api: Api, count: int = 3) -> int:
 # Signing in and out -------------------------------------------------------------------------
 
 
+def test_the_console_cookie_is_secure_prefixed_under_an_https_public_url(make_app):
+    """Over https the operator's cookie is `__Secure-rewards_console` (its path, /console,
+    rules out `__Host-`), and the console reads it by that name."""
+    site = "https://rewards.example.com"
+    visitor = Visitor(make_app(PUBLIC_URL=site).test_client())
+    visitor.get("/console/sign-in", base_url=site)
+    done = visitor.post("/console/sign-in", {"key": ADMIN_KEY}, base_url=site, headers={"Referer": f"{site}/console"})
+    assert done.status_code == 303
+    cookie = next(h for h in done.headers.getlist("Set-Cookie") if h.startswith("__Secure-rewards_console="))
+    assert "Secure" in cookie and "Path=/console" in cookie and "HttpOnly" in cookie
+    assert visitor.client.get("/console", base_url=site).status_code == 200
+
+
 def test_an_operator_signs_in_with_the_key_and_sees_the_dashboard(visitor, db):
     page = visitor.get("/console/sign-in")
     html = page.get_data(as_text=True)

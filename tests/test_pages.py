@@ -151,9 +151,13 @@ def test_signing_in_sets_a_session_cookie_that_scripts_cannot_read(visitor, db):
     assert stored != cookie.value and len(stored) == 64  # only a hash is kept
 
 
-def test_the_cookie_is_secure_under_an_https_public_url(make_app):
+def test_the_cookies_are_secure_and_host_only_under_an_https_public_url(make_app):
+    """Over https the session and the CSRF seed are `__Host-` cookies, which a browser takes
+    only as Secure, for the path /, with no Domain: no sibling subdomain can plant one."""
     visitor = Visitor(make_app(PUBLIC_URL="https://rewards.example.com").test_client())
-    visitor.get("/sign-in", base_url="https://rewards.example.com")
+    form = visitor.get("/sign-in", base_url="https://rewards.example.com")
+    seed = next(h for h in form.headers.getlist("Set-Cookie") if h.startswith("__Host-rewards_forms="))
+    assert "Secure" in seed and "Path=/;" in seed and "Domain" not in seed
     visitor.client.environ_base["wsgi.url_scheme"] = "https"
     phone = "+919876500001"
     sent = visitor.client.post(
@@ -172,7 +176,19 @@ def test_the_cookie_is_secure_under_an_https_public_url(make_app):
         headers={"Referer": "https://rewards.example.com/sign-in/code"},
     )
     assert done.status_code == 303
-    assert "Secure" in next(h for h in done.headers.getlist("Set-Cookie") if h.startswith("rewards_session="))
+    cookie = next(h for h in done.headers.getlist("Set-Cookie") if h.startswith("__Host-rewards_session="))
+    assert "Secure" in cookie and "Path=/;" in cookie and "Domain" not in cookie
+    # The prefixed name is the one read back: the wallet opens, and signing out ends it.
+    assert visitor.get("/me", base_url="https://rewards.example.com").status_code == 200
+    out = visitor.client.post(
+        "/sign-out",
+        data={"csrf_token": visitor.csrf},
+        base_url="https://rewards.example.com",
+        headers={"Referer": "https://rewards.example.com/me"},
+    )
+    assert out.status_code == 303
+    assert any(h.startswith("__Host-rewards_session=;") for h in out.headers.getlist("Set-Cookie"))
+    assert visitor.client.get("/me", base_url="https://rewards.example.com").status_code == 303
 
 
 def test_signing_in_goes_to_next_and_the_wallet_shows_the_balance(api, visitor):

@@ -81,7 +81,8 @@ def init_web(app: Flask) -> None:
     ).hexdigest()
     secure = app.config["PUBLIC_URL"].startswith("https://")
     app.config.update(
-        SESSION_COOKIE_NAME="rewards_forms",
+        # The CSRF seed: over https only this host may set it (as for the sessions, sessions.py).
+        SESSION_COOKIE_NAME="__Host-rewards_forms" if secure else "rewards_forms",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,

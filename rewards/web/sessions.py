@@ -19,7 +19,8 @@ from ..db import Database, Transaction
 
 CUSTOMER = "customer"
 OPERATOR = "operator"
-# (cookie name, cookie path) per kind.
+# (cookie name, cookie path) per kind: the name over plain http (development). Over https it
+# carries the browser's prefix (cookie_of()).
 COOKIES = {CUSTOMER: ("rewards_session", "/"), OPERATOR: ("rewards_console", "/console")}
 # One sign-in in this many also deletes everyone's ended sessions, so the table stays the size
 # of the live ones without a cron job.
@@ -54,7 +55,7 @@ def start(
 
 def find(db: Database, kind: str, now: int) -> WebSession | None:
     """The live session of this kind that the request's cookie names, or None."""
-    raw = request.cookies.get(COOKIES[kind][0])
+    raw = request.cookies.get(cookie_of(kind)[0])
     if not raw or len(raw) > 100:
         return None
     row = db.read(
@@ -68,21 +69,33 @@ def find(db: Database, kind: str, now: int) -> WebSession | None:
 
 def end(tx: Transaction, kind: str) -> None:
     """Delete the session the request's cookie names, if any."""
-    raw = request.cookies.get(COOKIES[kind][0])
+    raw = request.cookies.get(cookie_of(kind)[0])
     if raw and len(raw) <= 100:
         tx.execute("DELETE FROM web_sessions WHERE id_hash = ? AND kind = ?", (_hash(raw), kind))
 
 
 def set_cookie(response: Response, kind: str, raw: str, ttl: int) -> None:
-    name, path = COOKIES[kind]
+    name, path = cookie_of(kind)
     response.set_cookie(name, raw, max_age=ttl, path=path, httponly=True, samesite="Lax", secure=secure_cookies())
 
 
 def clear_cookie(response: Response, kind: str) -> None:
-    name, path = COOKIES[kind]
+    name, path = cookie_of(kind)
     response.delete_cookie(name, path=path, httponly=True, samesite="Lax", secure=secure_cookies())
 
 
 def secure_cookies() -> bool:
     """Every cookie of the pages is Secure when people reach the service over https."""
     return current_app.config["PUBLIC_URL"].startswith("https://")
+
+
+def cookie_of(kind: str) -> tuple[str, str]:
+    """The (name, path) of a kind's session cookie. Over https the name is prefixed, and the
+    browser then takes the cookie only as Secure and, for `__Host-`, only from this very host
+    with the path / (no Domain): a page on a sibling subdomain, or one faked on plain http,
+    cannot plant a session of its choosing. The console's path is /console, so its prefix is
+    `__Secure-`."""
+    name, path = COOKIES[kind]
+    if not secure_cookies():
+        return name, path
+    return f"{'__Host-' if path == '/' else '__Secure-'}{name}", path
