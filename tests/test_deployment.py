@@ -133,6 +133,41 @@ def test_a_chunked_body_over_one_mebibyte_is_payload_too_large(gunicorn, path):
     assert status == 200 and body["status"] == "sent"
 
 
+def status_of(
+    server: LiveServer, method: str, path: str, body: bytes, headers: dict[str, str], *, chunked: bool
+) -> int:
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        sent = (body[i : i + 65536] for i in range(0, len(body), 65536)) if chunked else body
+        conn.request(
+            method, path, body=sent, headers={"Content-Type": "application/json", **headers}, encode_chunked=chunked
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("POST", "/users/me/payouts", {"Authorization": "Bearer not-a-token"}, 401),  # who, before what
+        ("POST", "/nowhere", {}, 404),
+        ("POST", "/health", {}, 405),
+        ("GET", "/health", {}, 200),  # a route that reads no body never refuses one
+    ],
+)
+@pytest.mark.engines("sqlite")  # the answers come before any body is read
+def test_a_chunked_body_over_one_mebibyte_is_answered_as_a_declared_one(gunicorn, method, path, headers, status):
+    server = gunicorn(workers=2)
+    oversized = b'{"points": "' + b"1" * (1024 * 1024 + 10) + b'"}'
+    declared = status_of(server, method, path, oversized, headers, chunked=False)
+    assert declared == status
+    assert status_of(server, method, path, oversized, headers, chunked=True) == declared
+
+
 def post_chunked_form(server: LiveServer, path: str, body: bytes, cookie: str) -> tuple[int, dict[str, str], str]:
     """A page's form sent chunked (no Content-Length): its status, headers and page."""
     host, port = server.url.removeprefix("http://").split(":")

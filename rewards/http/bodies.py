@@ -1,12 +1,14 @@
 """Chunked request bodies held to the same limit as a declared Content-Length.
 
-Werkzeug refuses a Content-Length over MAX_CONTENT_LENGTH with 413, but a chunked body (no
-Content-Length; gunicorn ends the stream itself and says so in wsgi.input_terminated) it cuts
-at the limit, and a form or JSON parser then reads the first mebibyte as if it were the whole:
-a page's form lost its CSRF token and answered "the form has expired". So a chunked body is
-read here first, one byte past the limit at most. Within it, the request goes on as if its
-length had been declared; past it, the app answers 413 through its own error handlers, as a
-problem for the API and as a page for the pages.
+Werkzeug refuses a Content-Length over MAX_CONTENT_LENGTH with 413 when the body is read, but
+a chunked body (no Content-Length; gunicorn ends the stream itself and says so in
+wsgi.input_terminated) it cuts at the limit, and a form or JSON parser then reads the first
+mebibyte as if it were the whole: a page's form was accepted cut, or answered "the form has
+expired". So a chunked body is read here first, one byte past the limit at most, and handed on
+as a body of declared length: within the limit, itself; past it, an empty stream that declares
+one byte too many, which Werkzeug refuses with 413 at the very point it refuses a declared
+length (after the routing's 404 and 405 and a route's own 401, and never on a route that reads
+no body). The app's error handlers answer it, as a problem for the API and a page for the pages.
 """
 
 from __future__ import annotations
@@ -15,41 +17,54 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask
 
-# How much of an oversized chunked body is read and thrown away before answering 413, in MiB:
-# a client still sending then reads our answer rather than a reset connection.
+# How much of an oversized chunked body is read and thrown away, in MiB: a client still
+# sending then reads our answer rather than a reset connection.
 DRAIN_MIB = 16
-_TOO_LARGE = "rewards.body_too_large"
+_PIECE = 1 << 16
 
 
 def bound_chunked_bodies(app: Flask) -> None:
-    limit = app.config["MAX_CONTENT_LENGTH"]
-    app.wsgi_app = _ReadChunkedFirst(app.wsgi_app, limit)
-
-    @app.before_request
-    def _refuse_too_large() -> None:
-        if _TOO_LARGE in request.environ:
-            raise RequestEntityTooLarge()
+    app.wsgi_app = _ChunkedAsDeclared(app.wsgi_app, app.config)
 
 
-class _ReadChunkedFirst:
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], limit: int) -> None:
+class _ChunkedAsDeclared:
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], config: dict[str, Any]) -> None:
         self.wsgi_app = wsgi_app
-        self.limit = limit
+        self.config = config
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        # Two lookups for any other request: only a body with no declared length is read here.
-        if "HTTP_TRANSFER_ENCODING" in environ and not environ.get("CONTENT_LENGTH"):
+        # One lookup for any other request. Without wsgi.input_terminated Werkzeug reads no
+        # undeclared body at all, and that stays its business.
+        if "HTTP_TRANSFER_ENCODING" in environ and "wsgi.input_terminated" in environ:
+            limit = self.config["MAX_CONTENT_LENGTH"]
             stream = environ["wsgi.input"]
-            body = stream.read(self.limit + 1) if environ.get("wsgi.input_terminated") else b""
-            if len(body) > self.limit:
+            body = _read_up_to(stream, limit + 1)
+            if len(body) > limit:
                 for _ in range(DRAIN_MIB):
                     if not stream.read(1 << 20):
                         break
-                environ[_TOO_LARGE] = True
                 body = b""
+                declared = limit + 1
+            else:
+                declared = len(body)
+            # Werkzeug takes no Content-Length beside a Transfer-Encoding: the body is no
+            # longer chunked for anything after this.
+            del environ["HTTP_TRANSFER_ENCODING"]
             environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["CONTENT_LENGTH"] = str(declared)
         return self.wsgi_app(environ, start_response)
+
+
+def _read_up_to(stream: Any, size: int) -> bytes:
+    """Up to `size` bytes, fewer only at the end of the body: a stream may answer a read with
+    less than was asked before its end."""
+    pieces, got = [], 0
+    while got < size:
+        piece = stream.read(min(_PIECE, size - got))
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    return b"".join(pieces)

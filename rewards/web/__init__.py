@@ -83,6 +83,9 @@ def init_web(app: Flask) -> None:
     app.config.update(
         # The CSRF seed: over https only this host may set it (as for the sessions, sessions.py).
         SESSION_COOKIE_NAME="__Host-rewards_forms" if secure else "rewards_forms",
+        # What a __Host- cookie must be, pinned: any other path or a Domain and browsers drop it.
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
