@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .db import MAX_ID
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # Below every id: the first page.
-TOP = 2**63 - 1
+TOP = MAX_ID
 
 
 def fetch_size(limit: int) -> int:

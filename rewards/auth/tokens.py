@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from ..db import MAX_ID
+
 ALGORITHM = "HS256"
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 # Tokens already verified, each until its exp: a phone sends the same token with every scan,
@@ -60,7 +62,7 @@ def _verify(token: str, secret: str) -> tuple[AccessClaims, int]:
     except jwt.PyJWTError as error:
         raise InvalidToken(type(error).__name__) from None
     subject, database = claims["sub"], claims["db"]
-    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject) or int(subject) > 2**63 - 1:
+    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject) or int(subject) > MAX_ID:
         raise InvalidToken("sub is not a user id")
     if not isinstance(database, str) or len(database) > 64:
         raise InvalidToken("db is not a database instance")

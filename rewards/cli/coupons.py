@@ -15,7 +15,7 @@ from ..coupons.batches import CLI_MAX_COUNT, DEFAULT_POINTS, MAX_LABEL, MAX_POIN
 from ..coupons.building import BuildLost, build_batch, clear_abandoned
 from ..coupons.lookup import batch_view
 from ..coupons.voiding import void_batch
-from ..db import get_db
+from ..db import MAX_ID, get_db
 from ..exceptions import BatchNotFound, DatabaseUnavailable
 from . import files
 
@@ -92,7 +92,7 @@ def gen_coupons_command(
 
 @click.command("void-batch")
 @with_appcontext
-@click.argument("batch_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("batch_id", type=click.IntRange(1, MAX_ID))
 @click.option("--reason", required=True, help="Why, in 1 to 500 characters (kept in the audit log).")
 def void_batch_command(batch_id: int, reason: str) -> None:
     """Void every coupon of BATCH_ID that is not redeemed (a leaked batch)."""

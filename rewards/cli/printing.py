@@ -13,14 +13,14 @@ from .. import clock
 from ..coupons.lookup import batch_view, whole_batch
 from ..coupons.pdf_font import REPLACEMENT, missing
 from ..coupons.sheet import CLI_MAX_COUPONS, PER_PAGE, printable_batch, sheet
-from ..db import get_db
+from ..db import MAX_ID, get_db
 from ..exceptions import BatchNotFound, DatabaseUnavailable
 from . import files
 
 
 @click.command("print-batch")
 @with_appcontext
-@click.argument("batch_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("batch_id", type=click.IntRange(1, MAX_ID))
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF file to write.")
 def print_batch_command(batch_id: int, output: Path) -> None:
     """Write the A4 QR sheet of BATCH_ID's coupons that are not void (up to 100,000)."""

@@ -13,7 +13,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import clock, paging
-from ..db import Transaction, get_db
+from ..db import MAX_ID, Transaction, get_db
 from ..errors import refusal_for_code
 from ..exceptions import (
     IdempotencyKeyReused,
@@ -76,7 +76,7 @@ def users(operator: Operator):
         return redirect(url_for("console.user", user_ref=found["user_id"]), 303)
     if phone.isascii() and phone.isdigit() and MIN_DIGITS <= len(phone) <= MAX_DIGITS:
         limit = validation.query_integer("limit", 1, paging.MAX_LIMIT, SEARCH_PAGE)
-        before = validation.query_integer("before", 1, validation.MAX_ID, None)
+        before = validation.query_integer("before", 1, MAX_ID, None)
         with get_db().snapshot() as tx:
             found, next_before = users_ending_with(tx, phone, limit, before)
         return _search_page(operator, typed=typed, digits=phone, found=found, next_before=next_before)
@@ -139,8 +139,8 @@ def _user_page(
     form: dict | None = None,
 ):
     limit, before = validation.page_params()
-    payouts_before = validation.query_integer("payouts_before", 1, validation.MAX_ID, None)
-    scans_before = validation.query_integer("scans_before", 1, validation.MAX_ID, None)
+    payouts_before = validation.query_integer("payouts_before", 1, MAX_ID, None)
+    scans_before = validation.query_integer("scans_before", 1, MAX_ID, None)
     # One snapshot: the balance, the ledger, the payouts and the scans agree with each other.
     with get_db().snapshot() as tx:
         found = wallet(tx, user_id, limit, before)

@@ -13,7 +13,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import clock
-from ..db import Transaction, get_db
+from ..db import MAX_ID, Transaction, get_db
 from ..errors import refusal_for_code
 from ..exceptions import IdempotencyKeyReused, InvalidRequest, PayoutNotFound, PayoutNotPending
 from ..http import idempotent, validation
@@ -72,7 +72,7 @@ def _outcomes() -> list[str]:
 
 
 def _page(operator: Operator, *, status: int = 200, error: str | None = None):
-    after = validation.query_integer("after", 0, 2**63 - 1, None)
+    after = validation.query_integer("after", 0, MAX_ID, None)
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
         waiting, next_after = queue.pending(tx, QUEUE_SIZE, after)

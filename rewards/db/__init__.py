@@ -25,6 +25,9 @@ from flask import current_app
 from ..exceptions import DatabaseUnavailable, Refusal
 from .counting import Counts, counting
 
+# Ids are 64-bit signed INTEGER (SQLite) and BIGINT (PostgreSQL): a larger one names nothing.
+MAX_ID = 2**63 - 1
+
 
 class Backend(Protocol):
     """What an engine module provides; see sqlite.py and postgresql.py."""

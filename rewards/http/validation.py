@@ -11,14 +11,13 @@ from flask import request
 
 from .. import paging
 from ..clock import now, parse_rfc3339
+from ..db import MAX_ID
 from ..exceptions import InvalidRequest, UnsupportedMediaType
 
 # Matched with fullmatch(), never match(): `$` also matches before a final "\n", and
 # "+15550000001\n" would then be a second user beside "+15550000001".
 PHONE = re.compile(r"\+[1-9][0-9]{7,14}")
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-# SQLite's INTEGER is 64-bit signed; a larger id can name nothing.
-MAX_ID = 2**63 - 1
 
 _MISSING = object()
 
