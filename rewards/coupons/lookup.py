@@ -60,13 +60,18 @@ def batch_for_export(tx: Transaction, batch_id: int) -> dict[str, Any]:
     return {"id": row["id"], "points": row["points"], "expires_at": row["expires_at"]}
 
 
+def is_expired(expires_at: int | None, now: int) -> bool:
+    """The one rule in Python (the SQL that counts or redeems says the same: `expires_at <
+    :now`, held to it by the same tests on both engines): a batch expires after its last
+    second, and one with no end never does."""
+    return expires_at is not None and expires_at < now
+
+
 def coupon_status(status: str, expires_at: int | None, now: int) -> str:
     """Void wins over expired; a redeemed coupon stays redeemed."""
     if status in ("redeemed", "void"):
         return status
-    if expires_at is not None and expires_at < now:
-        return "expired"
-    return "active"
+    return "expired" if is_expired(expires_at, now) else "active"
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def coupon_view(tx: Transaction, token: str, now: int) -> dict[str, Any]:
 
 def _batch_json(row: Any, now: int) -> dict[str, Any]:
     unspent = row["count"] - row["redeemed"] - row["voided"]
-    expired = row["expires_at"] is not None and row["expires_at"] < now
+    expired = is_expired(row["expires_at"], now)
     return {
         "id": row["id"],
         "label": row["label"],

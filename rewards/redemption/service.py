@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import ratelimit, stats
 from ..coupons.batches import TALLY_SHARDS, tally
+from ..coupons.lookup import is_expired
 from ..db import Database, Transaction
 from ..exceptions import CouponAlreadyRedeemed, CouponExpired, CouponNotFound, CouponVoid, RateLimited, Refusal
 from ..ledger.service import post_entry
@@ -85,7 +86,7 @@ def redeem_coupon(
         raise CouponVoid(VOID)
     if coupon["status"] == "redeemed":
         raise CouponAlreadyRedeemed(ALREADY_REDEEMED)
-    if coupon["expires_at"] is not None and coupon["expires_at"] < now:
+    if is_expired(coupon["expires_at"], now):
         raise CouponExpired(EXPIRED)
     scan_id = tx.scalar(
         """
