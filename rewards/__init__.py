@@ -13,12 +13,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import health, operators
+from . import console, health, operators
 from .auth import routes as auth_routes
 from .auth.otp import otp_key
 from .cli import register_commands
 from .config import build_config, read_environment
-from .console import routes as console_routes
 from .coupons import routes as coupon_routes
 from .db import open_database
 from .errors import register_error_handlers
@@ -108,6 +107,6 @@ def register_blueprints(app: Flask) -> None:
         operators,
         docs,
         page_routes,
-        console_routes,
+        console,
     ):
         app.register_blueprint(module.bp)

@@ -15,7 +15,7 @@ from ..http import validation
 from ..roles import VIEW
 from ..web.formatting import when
 from .access import Operator, needs
-from .routes import bp
+from .blueprint import bp
 
 # A detail the log keeps as nothing (a batch never voided, never expiring).
 NOTHING = "—"

@@ -26,7 +26,7 @@ from ..http.streaming import streamed
 from ..roles import ISSUE, TOKENS, VIEW
 from ..web import formatting
 from .access import Operator, needs
-from .routes import bp
+from .blueprint import bp
 
 # A refused field in the form's words and the page's language (the API's checks word theirs in
 # English, for a client), named by its label; `max` is its limit.

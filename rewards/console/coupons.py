@@ -15,7 +15,7 @@ from ..http import validation
 from ..pages.codes import token_from_code
 from ..roles import ISSUE, VIEW
 from .access import Operator, needs
-from .routes import bp
+from .blueprint import bp
 
 
 @bp.get("/coupons")

@@ -32,7 +32,7 @@ from ..redemption.reversal import reverse_scan
 from ..roles import FINANCE_ACTIONS, VIEW
 from ..web import formatting
 from .access import Operator, needs
-from .routes import bp
+from .blueprint import bp
 
 # A page of customers found by their last digits: a caller's "ending 321" can match many.
 SEARCH_PAGE = 50

@@ -23,7 +23,7 @@ from ..payouts.service import MAX_REFERENCE, STATUSES, approve, csv_lines, payou
 from ..roles import FINANCE_ACTIONS, VIEW
 from . import words
 from .access import Operator, needs
-from .routes import bp
+from .blueprint import bp
 
 # The queue is shown this many at a time: about what one bank file pays.
 QUEUE_SIZE = 50

@@ -1,9 +1,9 @@
-"""The console's blueprint: signing in and out, and the dashboard. Forms post back and
+"""The console's own pages: signing in and out, and the dashboard. Forms post back and
 redirect (post/redirect/get), every change is the API's own service call in its transaction."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import audit, clock, ratelimit, stats
@@ -13,29 +13,16 @@ from ..db import get_db
 from ..exceptions import RateLimited
 from ..http.guards import operator_for_key
 from ..roles import VIEW
-from ..web import csrf, formatting, sessions
+from ..web import formatting, sessions
 from ..web.i18n import page_language
 from . import charts, words
 from .access import Operator, current_operator, needs
-
-bp = Blueprint("console", __name__, url_prefix="/console")
+from .blueprint import bp
 
 # The dashboard's batches redeeming fastest: this many.
 FASTEST = 5
 # An operator key is at most this long; anything longer is not one (and is not hashed).
 MAX_KEY = 200
-
-
-@bp.before_request
-def _check_forms() -> None:
-    # A path routing refused (http/routing.py) is its 404, whatever the form holds.
-    if request.method == "POST" and request.routing_exception is None:
-        csrf.protect()
-
-
-@bp.context_processor
-def _drawing() -> dict:
-    return {"counts_bar": charts.counts_bar}
 
 
 @bp.app_context_processor
@@ -112,8 +99,3 @@ def dashboard(operator: Operator):
     return render_template(
         "console/dashboard.html", operator=operator, stats=figures, chart=chart, pending=pending, fastest=fastest
     )
-
-
-# Their views are on bp. The audit page's module as audit_views: `audit` here is the log itself.
-from . import audit as audit_views  # noqa: E402,F401
-from . import batches, coupons, customers, payouts  # noqa: E402,F401
