@@ -30,6 +30,8 @@ CLEAR_CHUNK = 10_000
 # Lock keys: random, so two builders never share one; below 2**62, a valid offset for a byte
 # lock on SQLite and a bigint for PostgreSQL's advisory locks.
 _KEYS = 2**62 - 1
+# A failed build's own clearing: tries before leaving its rows to clear_abandoned().
+_DISCARD_TRIES = 3
 
 _FINISH = "UPDATE batches SET builder = NULL, created_at = ? WHERE id = ? AND builder = ? RETURNING id"
 _CLEAR_SOME = "DELETE FROM coupons WHERE id IN (SELECT id FROM coupons WHERE batch_id = ? LIMIT ?)"
@@ -124,11 +126,15 @@ def discard(db: Database, batch_id: int, key: int) -> int:
 
 def _discard_quietly(db: Database, batch_id: int, key: int) -> None:
     """Clear a failed build's rows now if the database lets us (a full disk may not); what is
-    left stays invisible until clear_abandoned() clears it."""
-    try:
-        discard(db, batch_id, key)
-    except Exception:  # noqa: BLE001 - the build's own failure is the one to report
-        pass
+    left stays invisible until clear_abandoned() clears it. Tried a few times: after Ctrl-C in
+    a statement, psycopg's cancel request can reach the server late and cancel the next
+    statement instead, the first of this clearing."""
+    for _attempt in range(_DISCARD_TRIES):
+        try:
+            discard(db, batch_id, key)
+            return
+        except Exception:  # noqa: BLE001 - the build's own failure is the one to report
+            continue
 
 
 def _still_holding(db: Database, conn: object) -> None:
