@@ -15,6 +15,7 @@ from .. import clock, roles
 from ..auth.tokens import AccessClaims, InvalidToken, read_access_token
 from ..db import Transaction, get_db
 from ..exceptions import Forbidden, Refusal, Unauthorized
+from . import validation
 
 View = Callable[..., Any]
 
@@ -137,16 +138,22 @@ def require_operator(capability: str) -> Callable[[View], View]:
     return decorate
 
 
-def accept_operator(capability: str) -> Callable[[View], View]:
-    """For a route a user reads with their bearer token and an operator with X-API-Key: with a
-    key, its role must allow `capability` and `g.operator` is the name; without one,
-    `g.operator` is None and the view asks for the bearer token itself."""
+def owner_or_operator(capability: str, what: str) -> Callable[[View], View]:
+    """For a route under /users/<user_ref>/: an operator whose X-API-Key's role allows
+    `capability`, or the user `user_ref` names, by their bearer token; another user is refused
+    (403: "A user may read only their own `what`."). Who is asked first, then the path: a bad
+    token is a 401 before a bad id's 400. The user's id is `g.user_id`; `g.operator` is the
+    operator's name, or None for the user."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             name = operator()
             g.operator = None if name is None else _allowed(name, capability)
+            caller = bearer_user() if name is None else None
+            g.user_id = validation.id_in_path(kwargs["user_ref"], "user")
+            if caller is not None and caller["id"] != g.user_id:
+                raise Forbidden(f"A user may read only their own {what}.")
             return view(*args, **kwargs)
 
         return _needs(wrapped, capability)

@@ -7,13 +7,12 @@ from flask import Blueprint, g
 
 from .. import clock, roles
 from ..db import Transaction, get_db
-from ..exceptions import Forbidden, InvalidRequest
+from ..exceptions import InvalidRequest
 from ..http import idempotent, validation
 from ..http.guards import (
-    accept_operator,
     bearer_before_refusals,
     bearer_claims,
-    bearer_user,
+    owner_or_operator,
     require_operator,
     unknown_bearer,
 )
@@ -34,15 +33,11 @@ def my_wallet():
 
 
 @bp.get("/<user_ref>/wallet")
-@accept_operator(roles.VIEW)
+@owner_or_operator(roles.VIEW, "wallet")
 def user_wallet(user_ref: str):
-    caller = None if g.operator else bearer_user()
-    user_id = validation.id_in_path(user_ref, "user")
-    if caller is not None and caller["id"] != user_id:
-        raise Forbidden("A user may read only their own wallet.")
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
-        return read_wallet(tx, user_id, limit, before)
+        return read_wallet(tx, g.user_id, limit, before)
 
 
 @bp.get("")

@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, g
 
 from .. import clock, roles
 from ..db import Transaction, get_db
-from ..exceptions import Forbidden, InvalidRequest
+from ..exceptions import InvalidRequest
 from ..http import idempotent, validation
-from ..http.guards import accept_operator, bearer_user, require_operator, require_user
+from ..http.guards import owner_or_operator, require_operator, require_user
 from ..http.streaming import streamed
 from ..ledger.service import user_exists
 from .service import MAX_POINTS, MAX_REFERENCE, STATUSES, approve, csv_lines, payout_page, reject, request_payout
@@ -39,16 +39,12 @@ def list_mine():
 
 
 @bp.get("/users/<user_ref>/payouts")
-@accept_operator(roles.VIEW)
+@owner_or_operator(roles.VIEW, "payouts")
 def list_users(user_ref: str):
-    caller = None if g.operator else bearer_user()
-    user_id = validation.id_in_path(user_ref, "user")
-    if caller is not None and caller["id"] != user_id:
-        raise Forbidden("A user may read only their own payouts.")
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
-        user_exists(tx, user_id)
-        return payout_page(tx, limit, before, user_id=user_id)
+        user_exists(tx, g.user_id)
+        return payout_page(tx, limit, before, user_id=g.user_id)
 
 
 @bp.get("/payouts")
