@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import current_app, g, redirect, render_template, url_for
 
-from .. import clock, roles
-from ..db import get_db
+from .. import audit, clock, roles
+from ..db import Transaction, get_db
 from ..web import sessions
 from . import words
 
@@ -23,6 +23,20 @@ class Operator:
 
     def may(self, capability: str) -> bool:
         return roles.may(self.role, capability)
+
+
+def sign_in(tx: Transaction, name: str, now: int, ttl: int) -> str:
+    """A console session for the operator `name`, audited; the id for its cookie."""
+    raw = sessions.start(tx, sessions.OPERATOR, now, ttl, operator=name)
+    audit.record(tx, name, "operator.sign_in", f"operator:{name}", None, {}, now)
+    return raw
+
+
+def sign_out(tx: Transaction, operator: Operator | None, now: int) -> None:
+    """End the request's console session; audited when it named an operator still allowed in."""
+    sessions.end(tx, sessions.OPERATOR)
+    if operator is not None:
+        audit.record(tx, operator.name, "operator.sign_out", f"operator:{operator.name}", None, {}, now)
 
 
 def current_operator() -> Operator | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import audit, clock, ratelimit, stats
+from .. import clock, ratelimit, stats
 from ..auth.login import client_address
 from ..coupons.lookup import fastest_batches
 from ..db import get_db
@@ -15,7 +15,7 @@ from ..http.guards import operator_for_key
 from ..roles import VIEW
 from ..web import formatting, sessions
 from ..web.i18n import page_language
-from . import charts, words
+from . import access, charts, words
 from .access import Operator, current_operator, needs
 from .blueprint import bp
 
@@ -59,8 +59,7 @@ def check_key():
                 raw = None
             else:
                 ttl = current_app.config["CONSOLE_SESSION_TTL_SECONDS"]
-                raw = sessions.start(tx, sessions.OPERATOR, now, ttl, operator=name)
-                audit.record(tx, name, "operator.sign_in", f"operator:{name}", None, {}, now)
+                raw = access.sign_in(tx, name, now, ttl)
     except RateLimited as refusal:
         minutes = max(1, round((refusal.retry_after or 60) / 60))
         error = _("Too many sign-ins from this address. Wait %(minutes)d minutes and try again.", minutes=minutes)
@@ -78,9 +77,7 @@ def sign_out():
     operator = current_operator()
     now = clock.now()
     with get_db().write() as tx:
-        sessions.end(tx, sessions.OPERATOR)
-        if operator is not None:
-            audit.record(tx, operator.name, "operator.sign_out", f"operator:{operator.name}", None, {}, now)
+        access.sign_out(tx, operator, now)
     response: Response = redirect(url_for("console.sign_in"), 303)
     sessions.clear_cookie(response, sessions.OPERATOR)
     return response
