@@ -3,7 +3,6 @@ page, its sheet and CSV (what the API streams), and voiding it behind a confirma
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -19,7 +18,6 @@ from ..coupons.lookup import batch_for_export, batch_page, batch_view, whole_bat
 from ..coupons.sheet import HTTP_MAX_COUPONS, printable_batch, sheet
 from ..coupons.voiding import void_batch
 from ..db import Transaction, get_db
-from ..errors import refusal_for_code
 from ..exceptions import InvalidRequest
 from ..http import idempotent, validation
 from ..http.streaming import streamed
@@ -145,10 +143,7 @@ def create(operator: Operator):
         return {"batch": batch.as_json()}, 201
 
     # The API's own idempotency, keyed by the form: sent twice, it answers the first batch again.
-    kept = idempotent.respond(f"operator:{operator.name}", body, make, key=f"console-form:{key}")
-    answer = json.loads(kept.get_data())
-    if kept.status_code >= 400:
-        raise refusal_for_code(answer["code"], answer.get("detail", ""))
+    answer = idempotent.carry_out(f"operator:{operator.name}", body, make, key=f"console-form:{key}")
     return redirect(url_for("console.batch", batch_ref=answer["batch"]["id"], created=1), 303)
 
 

@@ -4,7 +4,6 @@ reads out), see the balance, the ledger, the payouts and the scans, reverse a sc
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,6 @@ from flask_babel import gettext as _
 
 from .. import clock, paging
 from ..db import MAX_ID, Transaction, get_db
-from ..errors import refusal_for_code
 from ..exceptions import (
     IdempotencyKeyReused,
     InsufficientPoints,
@@ -175,13 +173,9 @@ def _sent_with_other_values() -> str:
 def _once(operator: Operator, key: str, body: dict[str, Any], action: Callable[[Transaction], dict]) -> dict:
     """The action in the API's own idempotency, keyed by the form: sent twice, it is carried
     out once and its first answer is given again. A refusal (kept or fresh) is raised."""
-    kept = idempotent.respond(
+    return idempotent.carry_out(
         f"operator:{operator.name}", body, lambda tx: (action(tx), 200), key=f"console-form:{key}"
     )
-    answer = json.loads(kept.get_data())
-    if kept.status_code >= 400:
-        raise refusal_for_code(answer["code"], answer.get("detail", ""))
-    return answer
 
 
 @bp.post("/users/<user_ref>/scans/<scan_ref>/reverse")

@@ -5,7 +5,6 @@ newest first."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 
@@ -14,7 +13,6 @@ from flask_babel import gettext as _
 
 from .. import clock
 from ..db import MAX_ID, Transaction, get_db
-from ..errors import refusal_for_code
 from ..exceptions import IdempotencyKeyReused, InvalidRequest, PayoutNotFound, PayoutNotPending
 from ..http import idempotent, validation
 from ..http.streaming import streamed
@@ -105,10 +103,7 @@ def _decide(operator: Operator, key: str, payout_id: int, body: dict, act: Calla
     def run(tx: Transaction) -> tuple[dict, int]:
         return act(tx), 200
 
-    kept = idempotent.respond(f"operator:{operator.name}", body, run, key=f"console-form:{key}:{payout_id}")
-    if kept.status_code >= 400:
-        answer = json.loads(kept.get_data())
-        raise refusal_for_code(answer["code"], answer.get("detail", ""))
+    idempotent.carry_out(f"operator:{operator.name}", body, run, key=f"console-form:{key}:{payout_id}")
 
 
 def _done(**outcome: list[int]):

@@ -13,7 +13,7 @@ from flask import Response, current_app, request
 
 from .. import clock, idempotency
 from ..db import Transaction, get_db
-from ..errors import PROBLEM_MIMETYPE, problem_bytes, status_and_code
+from ..errors import PROBLEM_MIMETYPE, problem_bytes, refusal_for_code, status_and_code
 from ..exceptions import InvalidRequest, Refusal
 
 HEADER = "Idempotency-Key"
@@ -60,6 +60,16 @@ def respond(
             return response
     mimetype = "application/json" if kept.status < 400 else PROBLEM_MIMETYPE
     return Response(kept.body, status=kept.status, mimetype=mimetype, headers={REPLAYED: "true"})
+
+
+def carry_out(caller: str, body: dict[str, Any], action: Action, *, key: str) -> dict[str, Any]:
+    """respond() for a page's form, keyed by the form: the answer's JSON object; a refusal,
+    fresh or kept with the key from the form's first sending, raised as itself."""
+    answer = respond(caller, body, action, key=key)
+    data = json.loads(answer.get_data())
+    if answer.status_code >= 400:
+        raise refusal_for_code(data["code"], data.get("detail", ""))
+    return data
 
 
 def request_key() -> str | None:

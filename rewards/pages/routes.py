@@ -16,7 +16,6 @@ from .. import clock
 from ..auth.login import check_code, send_code
 from ..coupons.lookup import Coupon, find_coupon
 from ..db import Transaction, get_db
-from ..errors import refusal_for_code
 from ..exceptions import (
     CouponAlreadyRedeemed,
     IdempotencyKeyReused,
@@ -279,9 +278,7 @@ def _collect(customer: dict, token: str):
             # The offline queue sends each waiting scan with its own key: sent twice, it counts once.
             # The coupon alone is what a retry must repeat (a browser may have lost its device id
             # between two tries).
-            kept = idempotent.respond(f"user:{user_id}", {"token": token}, redeem, key=key)
-            if kept.status_code >= 400:
-                raise refusal_for_code(json.loads(kept.get_data())["code"], "")
+            idempotent.carry_out(f"user:{user_id}", {"token": token}, redeem, key=key)
     except CouponAlreadyRedeemed:
         pass  # the page says whose it is
     except Refusal as refusal:
@@ -372,9 +369,7 @@ def request_payout_form(customer: dict):
         return request_payout(tx, user_id, points, clock.now(), limit), 201
 
     try:
-        kept = idempotent.respond(f"user:{user_id}", {"points": points}, hold, key=f"form:{key}")
-        if kept.status_code >= 400:
-            raise refusal_for_code(json.loads(kept.get_data())["code"], "")
+        idempotent.carry_out(f"user:{user_id}", {"points": points}, hold, key=f"form:{key}")
     except (InsufficientPoints, RateLimited, IdempotencyKeyReused) as refusal:
         # Drawn again with a new key: the customer can correct the form and send it.
         status, _code = messages.status_of(refusal)
