@@ -16,7 +16,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import form_tokens, formatting, fragments, i18n, templating
+from . import form_tokens, formatting, fragments, i18n, sessions, templating
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -79,10 +79,10 @@ def init_web(app: Flask) -> None:
     app.config["SECRET_KEY"] = hmac.new(
         app.config["JWT_SECRET"].encode(), b"rewards page forms", hashlib.sha256
     ).hexdigest()
-    secure = app.config["PUBLIC_URL"].startswith("https://")
+    secure = sessions.over_https(app.config)
     app.config.update(
-        # The CSRF seed: over https only this host may set it (as for the sessions, sessions.py).
-        SESSION_COOKIE_NAME="__Host-rewards_forms" if secure else "rewards_forms",
+        # The CSRF seed: over https only this host may set it, as for the sessions.
+        SESSION_COOKIE_NAME=sessions.prefixed("rewards_forms", "/", secure),
         # What a __Host- cookie must be, pinned: any other path or a Domain and browsers drop it.
         SESSION_COOKIE_PATH="/",
         SESSION_COOKIE_DOMAIN=None,

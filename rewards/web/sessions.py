@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Response, current_app, request
 
@@ -84,18 +85,26 @@ def clear_cookie(response: Response, kind: str) -> None:
     response.delete_cookie(name, path=path, httponly=True, samesite="Lax", secure=secure_cookies())
 
 
-def secure_cookies() -> bool:
+def over_https(config: dict[str, Any]) -> bool:
     """Every cookie of the pages is Secure when people reach the service over https."""
-    return current_app.config["PUBLIC_URL"].startswith("https://")
+    return config["PUBLIC_URL"].startswith("https://")
+
+
+def secure_cookies() -> bool:
+    return over_https(current_app.config)
+
+
+def prefixed(name: str, path: str, secure: bool) -> str:
+    """A credential cookie's name. Over https it is prefixed, and the browser then takes the
+    cookie only as Secure and, for `__Host-`, only from this very host with the path / (no
+    Domain): a page on a sibling subdomain, or one faked on plain http, cannot plant one of its
+    choosing. A cookie of a narrower path (the console's) can only be `__Secure-`."""
+    if not secure:
+        return name
+    return f"{'__Host-' if path == '/' else '__Secure-'}{name}"
 
 
 def cookie_of(kind: str) -> tuple[str, str]:
-    """The (name, path) of a kind's session cookie. Over https the name is prefixed, and the
-    browser then takes the cookie only as Secure and, for `__Host-`, only from this very host
-    with the path / (no Domain): a page on a sibling subdomain, or one faked on plain http,
-    cannot plant a session of its choosing. The console's path is /console, so its prefix is
-    `__Secure-`."""
+    """The (name, path) of a kind's session cookie."""
     name, path = COOKIES[kind]
-    if not secure_cookies():
-        return name, path
-    return f"{'__Host-' if path == '/' else '__Secure-'}{name}", path
+    return prefixed(name, path, secure_cookies()), path
