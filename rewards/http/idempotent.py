@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, request
@@ -23,6 +24,16 @@ _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 Action = Callable[[Transaction], tuple[dict[str, Any], int]]
 
 
+@dataclass(frozen=True)
+class Fresh:
+    """An action carried out by this request: its payload and status, and the answer already
+    encoded when its text was kept with a key (an API route sends that answer as it is)."""
+
+    payload: dict[str, Any]
+    status: int
+    encoded: Response | None = None
+
+
 def respond(
     caller: str,
     body: dict[str, Any],
@@ -32,18 +43,51 @@ def respond(
     pipelined: bool = False,
     before_claim: Callable[[Transaction], None] | None = None,
 ) -> Response:
-    """Run `action(tx)` -> (payload, status) in one write transaction and answer with it; with
-    an Idempotency-Key, as the contract's "Idempotent retries" says. `caller` names the user
-    or operator; `body` is the request's parsed JSON body. `key` is the request's key, checked
-    (`request_key()`), or a page form's own (`form_key()`, one per form drawn, so a form sent
-    twice is carried out once), or None for none. `pipelined`: see
-    Database.write. `before_claim(tx)`, with a key: the caller's own check of who calls, sent
-    ahead of the claim and read with it (Transaction.check_later), so that it costs no round
-    trip of its own and no key is claimed for a caller it refuses."""
+    """An API route's answer to `action`, carried out by carry() (see there for the
+    arguments): the action's payload as JSON, or the answer kept with the key, marked as given
+    again. A refusal is raised for the error handlers to answer."""
+    outcome = carry(caller, body, action, key=key, pipelined=pipelined, before_claim=before_claim)
+    if isinstance(outcome, Fresh):
+        return outcome.encoded or _json(outcome.payload, outcome.status)
+    mimetype = "application/json" if outcome.status < 400 else PROBLEM_MIMETYPE
+    return Response(outcome.body, status=outcome.status, mimetype=mimetype, headers={REPLAYED: "true"})
+
+
+def carry_out(caller: str, body: dict[str, Any], action: Action, *, key: str | None) -> dict[str, Any]:
+    """A page form's action, carried out by carry() and keyed by the form: the action's payload;
+    a refusal, fresh or kept with the key from the form's first sending, raised as itself."""
+    outcome = carry(caller, body, action, key=key)
+    if isinstance(outcome, Fresh):
+        return outcome.payload
+    # Only a kept answer is text: it was kept as the API would send it.
+    data = json.loads(outcome.body)
+    if outcome.status >= 400:
+        raise refusal_for_code(data["code"], data.get("detail", ""))
+    return data
+
+
+def carry(
+    caller: str,
+    body: dict[str, Any],
+    action: Action,
+    *,
+    key: str | None,
+    pipelined: bool = False,
+    before_claim: Callable[[Transaction], None] | None = None,
+) -> Fresh | idempotency.Kept:
+    """Run `action(tx)` -> (payload, status) in one write transaction; with a key, as the
+    contract's "Idempotent retries" says: the answer kept with it, or the key's earlier answer
+    instead of running the action again. `caller` names the user or operator; `body` is the
+    request's parsed JSON body. `key` is the request's key, checked (`request_key()`), or a
+    page form's own (`form_key()`, one per form drawn, so a form sent twice is carried out
+    once), or None for none. `pipelined`: see Database.write. `before_claim(tx)`, with a key:
+    the caller's own check of who calls, sent ahead of the claim and read with it
+    (Transaction.check_later), so that it costs no round trip of its own and no key is claimed
+    for a caller it refuses."""
     if key is None:
         with get_db().write(pipelined=pipelined) as tx:
             payload, status = action(tx)
-        return _json(payload, status)
+        return Fresh(payload, status)
     with get_db().write(pipelined=pipelined) as tx:
         if before_claim is not None:
             before_claim(tx)
@@ -55,21 +99,11 @@ def respond(
             except Refusal as refusal:
                 _settle_refusal(tx, caller, key, refusal)
                 raise
-            response = _json(payload, status)
-            idempotency.keep(tx, caller, key, status, response.get_data(as_text=True))
-            return response
-    mimetype = "application/json" if kept.status < 400 else PROBLEM_MIMETYPE
-    return Response(kept.body, status=kept.status, mimetype=mimetype, headers={REPLAYED: "true"})
-
-
-def carry_out(caller: str, body: dict[str, Any], action: Action, *, key: str) -> dict[str, Any]:
-    """respond() for a page's form, keyed by the form: the answer's JSON object; a refusal,
-    fresh or kept with the key from the form's first sending, raised as itself."""
-    answer = respond(caller, body, action, key=key)
-    data = json.loads(answer.get_data())
-    if answer.status_code >= 400:
-        raise refusal_for_code(data["code"], data.get("detail", ""))
-    return data
+            # Encoded once: the text kept with the key is the answer a route sends now.
+            encoded = _json(payload, status)
+            idempotency.keep(tx, caller, key, status, encoded.get_data(as_text=True))
+            return Fresh(payload, status, encoded)
+    return kept
 
 
 def request_key() -> str | None:
