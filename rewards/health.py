@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint
 
 from .db import get_db
-from .db.migrate import latest_version, schema_for
+from .db.migrate import latest_version
 from .exceptions import DatabaseUnavailable
 from .version import __version__
 
@@ -20,7 +20,7 @@ def database_problem() -> str | None:
     db = get_db()
     try:
         conn = db.connection()
-        found = schema_for(db.backend).version(conn)
+        found = db.backend.schema().version(conn)
         if found != latest_version(db.backend.name):
             return f"schema version {found}, this release needs {latest_version(db.backend.name)}; run init-db"
         return db.backend.unavailable_reason(conn)

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from ..coupons.building import clear_abandoned
 from ..db import get_db
-from ..db.migrate import SchemaTooNew, init_db, schema_for
+from ..db.migrate import SchemaTooNew, init_db
 from ..exceptions import DatabaseUnavailable
 from . import files
 
@@ -50,17 +50,15 @@ def init_db_command(reset: bool, yes: bool) -> None:
 def backup_command(destination: Path) -> None:
     """Copy the live database (SQLite) to a new file DESTINATION."""
     backend = get_db().backend
-    if backend.name == "postgresql":
-        raise click.UsageError(
-            "backup copies SQLite files; for PostgreSQL use pg_dump, e.g. "
-            'pg_dump --format=custom --file=rewards.dump "$DATABASE_URL"'
-        )
+    schema = backend.schema()
+    if schema.backup_instead is not None:
+        raise click.UsageError(f"backup copies SQLite files; for this database {schema.backup_instead}")
     files.check_target(destination, "DESTINATION")
     if destination.exists():
         raise click.BadParameter(f"{destination} exists; choose a new file", param_hint="DESTINATION")
     try:
         with files.replaced_when_done(destination, "DESTINATION") as part:
-            schema_for(backend).backup(part)
+            schema.backup(part)
     except (backend.driver_error, OSError) as error:
         raise click.ClickException(f"cannot back up to {destination}: {_reason(error)}") from None
     click.echo(f"Backed up {backend.describe()} to {destination}", err=True)

@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from flask import current_app
@@ -29,11 +30,33 @@ from .counting import Counts, counting
 MAX_ID = 2**63 - 1
 
 
+class Schema(Protocol):
+    """init-db's side of an engine: its schema's version, scripts and copies."""
+
+    fresh_schema: Path
+    # What to use instead of `backup`, for an engine whose files are not the service's to copy.
+    backup_instead: str | None
+
+    def open(self) -> Any: ...
+    def open_existing(self) -> Any: ...
+    def version(self, conn: Any) -> int: ...
+    def is_empty(self, conn: Any) -> bool: ...
+    def apply(self, conn: Any, script: str, version: int) -> None: ...
+    def drop_everything(self, conn: Any) -> None: ...
+    def backup(self, destination: Path) -> None: ...
+
+
 class Backend(Protocol):
-    """What an engine module provides; see sqlite.py and postgresql.py."""
+    """What an engine module provides; see sqlite.py and postgresql.py. Shared code asks the
+    backend, never its name, what to do differently (the name only picks its migrations)."""
 
     name: str
     driver_error: type[Exception]
+    # The engine writes a batch's CSV itself (COPY), so no row becomes a Python object.
+    server_csv: bool
+    # The schema redeems a coupon in one function call, and one statement may be a write
+    # transaction of its own: where a round trip costs more than a statement (issue #17).
+    redeems_in_one_call: bool
 
     def describe(self) -> str: ...
     def connect(self) -> Any: ...
@@ -51,6 +74,7 @@ class Backend(Protocol):
     def stream(self, conn: Any, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]: ...
     def claim_build(self, conn: Any, key: int) -> bool: ...
     def release_build(self, conn: Any, key: int) -> None: ...
+    def schema(self) -> Schema: ...
 
 
 class Transaction:
@@ -214,7 +238,7 @@ class Database:
         runs it as the server's implicit transaction, one round trip with no BEGIN or COMMIT
         (a scan, issue #17). Not for SQLite, whose writers wait for the lock in write()'s BEGIN
         IMMEDIATE."""
-        assert self.backend.name == "postgresql", "SQLite's writes go through write()"
+        assert self.backend.redeems_in_one_call, "this engine's writes go through write()"
         return self.read(sql, params)  # outside any transaction: the connection autocommits
 
     def read_all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:

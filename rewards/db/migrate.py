@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import Backend, Schema
+
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -43,20 +45,10 @@ def latest_version(engine: str = "sqlite") -> int:
     return migrations(engine)[-1].version
 
 
-def schema_for(backend: Any) -> Any:
-    if backend.name == "postgresql":
-        from .postgresql import PostgresSchema
-
-        return PostgresSchema(backend)
-    from .sqlite import SqliteSchema
-
-    return SqliteSchema(backend)
-
-
-def init_db(backend: Any, *, reset: bool = False, upto: int | None = None) -> str:
+def init_db(backend: Backend, *, reset: bool = False, upto: int | None = None) -> str:
     """Create, upgrade or leave the schema; return what was done, in words for the operator.
     `upto` stops at an earlier version (tests that build an old database)."""
-    schema = schema_for(backend)
+    schema = backend.schema()
     target = latest_version(backend.name) if upto is None else upto
     where = backend.describe()
     conn = schema.open()
@@ -84,19 +76,19 @@ def init_db(backend: Any, *, reset: bool = False, upto: int | None = None) -> st
         conn.close()
 
 
-def _upgrade(schema: Any, conn: Any, engine: str, found: int, target: int) -> None:
+def _upgrade(schema: Schema, conn: Any, engine: str, found: int, target: int) -> None:
     for migration in migrations(engine):
         if found < migration.version <= target:
             schema.apply(conn, migration.script(), migration.version)
 
 
-def version_problem(backend: Any) -> str | None:
+def version_problem(backend: Backend) -> str | None:
     """Why a service must not start on this database, or None: a server that turns the
     connection away (a wrong password, an unknown database) or a schema of another release. An
     unreachable database is no reason: the service answers 503 until it is back."""
-    schema = schema_for(backend)
+    schema = backend.schema()
     try:
-        conn = schema.open() if backend.name == "postgresql" else backend.connect()
+        conn = schema.open_existing()
     except backend.driver_error as error:
         return backend.refusal(error)
     try:

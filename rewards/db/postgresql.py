@@ -78,6 +78,7 @@ def _row_type(names: tuple[str, ...]) -> type[Row]:
 class PostgresBackend:
     name = "postgresql"
     server_csv = True
+    redeems_in_one_call = True
     driver_error = psycopg.Error
 
     def __init__(self, url: str, lock_timeout_ms: int) -> None:
@@ -89,6 +90,9 @@ class PostgresBackend:
 
     def connect(self) -> psycopg.Connection:
         return connect(self.url, self.lock_timeout_ms)
+
+    def schema(self) -> PostgresSchema:
+        return PostgresSchema(self)
 
     def still_usable(self, conn: psycopg.Connection) -> bool:
         if conn.closed or conn.broken:
@@ -284,11 +288,15 @@ class PostgresSchema:
     """init-db's side of PostgreSQL: the version table, scripts applied in one transaction."""
 
     fresh_schema = Path(__file__).resolve().parents[2] / "schema.postgresql.sql"
+    backup_instead = 'use pg_dump, e.g. pg_dump --format=custom --file=rewards.dump "$DATABASE_URL"'
 
     def __init__(self, backend: PostgresBackend) -> None:
         self.url = backend.url
 
     def open(self) -> psycopg.Connection:
+        return connect(self.url)
+
+    def open_existing(self) -> psycopg.Connection:
         return connect(self.url)
 
     def version(self, conn: psycopg.Connection) -> int:
@@ -325,4 +333,4 @@ class PostgresSchema:
                 conn.execute(pgsql.SQL("DROP FUNCTION {} CASCADE").format(pgsql.SQL(signature)))
 
     def backup(self, destination: Path) -> None:
-        raise NotImplementedError("use pg_dump")
+        raise NotImplementedError(self.backup_instead)

@@ -46,6 +46,7 @@ class Connection(sqlite3.Connection):
 class SqliteBackend:
     name = "sqlite"
     server_csv = False
+    redeems_in_one_call = False
     driver_error = sqlite3.Error
 
     def __init__(self, path: str, lock_timeout_ms: int) -> None:
@@ -65,6 +66,9 @@ class SqliteBackend:
         conn = connect(self.path, self.lock_timeout_ms)
         conn.identity = (identity.st_dev, identity.st_ino)
         return conn
+
+    def schema(self) -> SqliteSchema:
+        return SqliteSchema(self)
 
     def still_usable(self, conn: Connection) -> bool:
         # A restore that moves a file into place, or a deleted file, must not leave us writing
@@ -234,9 +238,15 @@ class SqliteSchema:
     kept it), scripts applied atomically."""
 
     fresh_schema = Path(__file__).resolve().parents[2] / "schema.sql"
+    backup_instead = None
 
     def __init__(self, backend: SqliteBackend) -> None:
+        self.backend = backend
         self.path = backend.path
+
+    def open_existing(self) -> Connection:
+        """The service's own connection: a missing file is an error, not a new database."""
+        return self.backend.connect()
 
     def open(self) -> sqlite3.Connection:
         make_private(self.path)

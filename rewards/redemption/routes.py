@@ -32,7 +32,7 @@ def scan():
     # On PostgreSQL the bearer's user is checked in the scan's own round trips (issue #17): in
     # the redemption's one call, and with an Idempotency-Key also beside the key's claim. On
     # SQLite a round trip costs nothing, and the check comes first as on every other route.
-    in_one_call = db.backend.name == "postgresql"
+    in_one_call = db.backend.redeems_in_one_call
     claims = bearer_claims()
     if not in_one_call:
         bearer_user(claims)

@@ -63,7 +63,7 @@ def redeem_coupon(
     On PostgreSQL this is one call of the schema's redeem_coupon(), one round trip; on SQLite
     the same rules as statements here, inside BEGIN IMMEDIATE.
     """
-    if tx.backend.name == "postgresql":
+    if tx.backend.redeems_in_one_call:
         return _redeem_in_one_call(tx, user_id, token, now, rate_limit, device_id, unknown_user, instance)
     ratelimit.count(tx, f"scan:{user_id}", rate_limit, now, TOO_MANY)
     # The coupon row is locked as it is read (BEGIN IMMEDIATE on SQLite, FOR NO KEY UPDATE where
