@@ -107,7 +107,5 @@ def void_batch_command(batch_id: int, reason: str) -> None:
         raise click.BadParameter(f"no batch has the id {batch_id}", param_hint="BATCH_ID") from None
     except DatabaseUnavailable as error:
         raise click.ClickException(f"the database at {db.describe()} is unavailable ({error.reason})") from None
-    counts = batch["coupons"]
-    click.echo(
-        f"batch {batch_id} is void: {counts['void']} coupons void, {counts['redeemed']} redeemed before it", err=True
-    )
+    counts = batch.coupons
+    click.echo(f"batch {batch_id} is void: {counts.void} coupons void, {counts.redeemed} redeemed before it", err=True)

@@ -37,7 +37,7 @@ def print_batch_command(batch_id: int, output: Path) -> None:
                     "send its coupons.csv to the print shop instead",
                     param_hint="BATCH_ID",
                 )
-            counts = batch_view(tx, batch_id, clock.now())["coupons"]
+            counts = batch_view(tx, batch_id, clock.now()).coupons
             # A failure never leaves half a sheet under the name, and an earlier sheet stays
             # until the new one is whole.
             with files.written_in_place(output, "--output", binary=True) as out:
@@ -57,6 +57,6 @@ def print_batch_command(batch_id: int, output: Path) -> None:
             f"they are printed as {REPLACEMENT!r}",
             err=True,
         )
-    printed = batch.count - counts["void"]
+    printed = batch.count - counts.void
     pages = max(1, math.ceil(printed / PER_PAGE))
     click.echo(f"batch {batch_id}: {printed:,} coupons on {pages:,} pages -> {output}", err=True)

@@ -55,12 +55,12 @@ def batches(operator: Operator):
 def _list_page(operator: Operator, *, status: int = 200, error: str | None = None, form: dict | None = None):
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
-        page = batch_page(tx, limit, before, clock.now())
+        found, next_before = batch_page(tx, limit, before, clock.now())
     html = render_template(
         "console/batches.html",
         operator=operator,
-        batches=page["batches"],
-        next_before=page["next_before"],
+        batches=found,
+        next_before=next_before,
         # One key per form drawn: the form sent twice (a double click, a reload) makes one batch.
         request_id=str(uuid.uuid4()),
         max_count=API_MAX_COUNT,
@@ -165,20 +165,11 @@ def _batch_page(operator: Operator, batch_id: int, *, status: int = 200, error: 
         "console/batch.html",
         operator=operator,
         batch=found,
-        moments=_moments(found),
         error=error,
         done=done,
         printable=HTTP_MAX_COUPONS,
     )
     return html, status
-
-
-def _moments(batch: dict[str, Any]) -> dict[str, int | None]:
-    """The batch's times as seconds, for formatting.when(): the view gives the API's RFC 3339."""
-    return {
-        name: None if batch[f"{name}_at"] is None else clock.parse_rfc3339(batch[f"{name}_at"])
-        for name in ("created", "expires", "voided")
-    }
 
 
 @bp.post("/batches/<batch_ref>/void")

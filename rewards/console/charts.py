@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
+from ..coupons.lookup import CouponCounts
+
 WIDTH, HEIGHT = 720, 200
 # Room for the axis' labels: the largest count on the left, the first and last dates below.
 LEFT, BOTTOM, TOP = 44, 22, 8
@@ -65,12 +67,12 @@ def scans_per_day(
 STATES = ("active", "redeemed", "expired", "void")
 
 
-def counts_bar(counts: dict[str, int], total: int) -> Markup:
+def counts_bar(counts: CouponCounts, total: int) -> Markup:
     """One bar split by a batch's four counts. A picture of numbers written beside it, so it is
     hidden from screen readers. Widths are SVG attributes: the pages' CSP allows no inline style."""
     parts, x = [], 0.0
     for state in STATES:
-        width = 0.0 if total <= 0 else 100 * counts.get(state, 0) / total
+        width = 0.0 if total <= 0 else 100 * getattr(counts, state) / total
         if width > 0:
             parts.append(f'<rect class="{state}" x="{round(x, 2)}" y="0" width="{round(width, 2)}" height="10"/>')
         x += width

@@ -6,7 +6,7 @@ there for any of these until the batch is whole."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import clock, paging
@@ -144,44 +144,83 @@ def coupon_view(tx: Transaction, token: str, now: int) -> dict[str, Any]:
     return coupon_json(find_coupon(tx, token, now))
 
 
-def _batch_json(row: Any, now: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CouponCounts:
+    """A batch's coupons by state; they add up to its count."""
+
+    active: int
+    redeemed: int
+    expired: int
+    void: int
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch as operators see it; times in seconds, formatted by whoever shows them."""
+
+    id: int
+    label: str | None
+    count: int
+    points: int
+    expires_at: int | None
+    created_at: int
+    voided_at: int | None
+    void_reason: str | None
+    coupons: CouponCounts
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "count": self.count,
+            "points": self.points,
+            "expires_at": clock.to_rfc3339(self.expires_at),
+            "created_at": clock.to_rfc3339(self.created_at),
+            "voided_at": clock.to_rfc3339(self.voided_at),
+            "void_reason": self.void_reason,
+            "coupons": asdict(self.coupons),
+        }
+
+
+def _batch(row: Any, now: int) -> BatchView:
     unspent = row["count"] - row["redeemed"] - row["voided"]
     expired = is_expired(row["expires_at"], now)
-    return {
-        "id": row["id"],
-        "label": row["label"],
-        "count": row["count"],
-        "points": row["points"],
-        "expires_at": clock.to_rfc3339(row["expires_at"]),
-        "created_at": clock.to_rfc3339(row["created_at"]),
-        "voided_at": clock.to_rfc3339(row["voided_at"]),
-        "void_reason": row["void_reason"],
-        "coupons": {
-            "active": 0 if expired else unspent,
-            "redeemed": row["redeemed"],
-            "expired": unspent if expired else 0,
-            "void": row["voided"],
-        },
-    }
+    counts = CouponCounts(
+        active=0 if expired else unspent,
+        redeemed=row["redeemed"],
+        expired=unspent if expired else 0,
+        void=row["voided"],
+    )
+    return BatchView(
+        row["id"],
+        row["label"],
+        row["count"],
+        row["points"],
+        row["expires_at"],
+        row["created_at"],
+        row["voided_at"],
+        row["void_reason"],
+        counts,
+    )
 
 
-def batch_view(tx: Transaction, batch_id: int, now: int) -> dict[str, Any]:
+def batch_view(tx: Transaction, batch_id: int, now: int) -> BatchView:
     row = tx.one(_BATCHES + " AND b.id = ?", (batch_id,))
     if row is None:
         raise BatchNotFound("No batch has that id.")
-    return _batch_json(row, now)
+    return _batch(row, now)
 
 
-def batch_page(tx: Transaction, limit: int, before: int | None, now: int) -> dict[str, Any]:
-    """Batches, newest first."""
+def batch_page(tx: Transaction, limit: int, before: int | None, now: int) -> tuple[list[BatchView], int | None]:
+    """Batches, newest first, and the `before` of the next page (None at the last)."""
     rows = tx.all(
         _BATCHES + " AND b.id < ? ORDER BY b.id DESC LIMIT ?", (paging.below(before), paging.fetch_size(limit))
     )
     page, next_before = paging.split(rows, limit)
-    return {"batches": [_batch_json(row, now) for row in page], "next_before": next_before}
+    return [_batch(row, now) for row in page], next_before
 
 
-def fastest_batches(tx: Transaction, limit: int, now: int) -> list[dict[str, Any]]:
+def fastest_batches(tx: Transaction, limit: int, now: int) -> list[BatchView]:
     """The batches not void with the largest share of their coupons redeemed, from their
     tallies (a row or a few per batch, never the coupons), ties to the newest."""
     rows = tx.all(
@@ -190,4 +229,4 @@ def fastest_batches(tx: Transaction, limit: int, now: int) -> list[dict[str, Any
         + " ORDER BY t.redeemed * 1.0 / b.count DESC, b.id DESC LIMIT ?",
         (limit,),
     )
-    return [_batch_json(row, now) for row in rows]
+    return [_batch(row, now) for row in rows]

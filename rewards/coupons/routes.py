@@ -84,7 +84,8 @@ def withdraw_coupon(token: str):
 def list_batches():
     limit, before = validation.page_params()
     with get_db().snapshot() as tx:
-        return batch_page(tx, limit, before, clock.now())
+        batches, next_before = batch_page(tx, limit, before, clock.now())
+    return {"batches": [batch.as_json() for batch in batches], "next_before": next_before}
 
 
 @bp.get("/batches/<batch_ref>")
@@ -92,7 +93,7 @@ def list_batches():
 def show_batch(batch_ref: str):
     batch_id = validation.id_in_path(batch_ref, "batch")
     with get_db().snapshot() as tx:
-        return batch_view(tx, batch_id, clock.now())
+        return batch_view(tx, batch_id, clock.now()).as_json()
 
 
 @bp.post("/batches/<batch_ref>/void")
@@ -103,7 +104,7 @@ def withdraw_batch(batch_ref: str):
     now = clock.now()
     with get_db().write() as tx:
         void_batch(tx, g.operator, batch_id, reason, now)
-        return batch_view(tx, batch_id, now)
+        return batch_view(tx, batch_id, now).as_json()
 
 
 @bp.get("/batches/<batch_ref>/coupons.csv")
