@@ -52,7 +52,7 @@ def backup_command(destination: Path) -> None:
     backend = get_db().backend
     schema = backend.schema()
     if schema.backup_instead is not None:
-        raise click.UsageError(f"backup copies SQLite files; for this database {schema.backup_instead}")
+        raise click.UsageError(f"backup copies SQLite files; {schema.backup_instead}")
     files.check_target(destination, "DESTINATION")
     if destination.exists():
         raise click.BadParameter(f"{destination} exists; choose a new file", param_hint="DESTINATION")

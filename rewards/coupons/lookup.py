@@ -12,6 +12,7 @@ from typing import Any
 from .. import clock, paging
 from ..db import Transaction
 from ..exceptions import BatchNotFound, CouponNotFound
+from .batches import Batch
 
 _COUPON = """
 SELECT c.token, c.status, c.batch_id, c.voided_at, c.void_reason, b.points, b.expires_at, b.created_at,
@@ -155,27 +156,17 @@ class CouponCounts:
 
 
 @dataclass(frozen=True)
-class BatchView:
-    """A batch as operators see it; times in seconds, formatted by whoever shows them."""
+class BatchView(Batch):
+    """A batch as operators see it, its void and its counts too; times in seconds, formatted by
+    whoever shows them."""
 
-    id: int
-    label: str | None
-    count: int
-    points: int
-    expires_at: int | None
-    created_at: int
     voided_at: int | None
     void_reason: str | None
     coupons: CouponCounts
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "label": self.label,
-            "count": self.count,
-            "points": self.points,
-            "expires_at": clock.to_rfc3339(self.expires_at),
-            "created_at": clock.to_rfc3339(self.created_at),
+            **super().as_json(),
             "voided_at": clock.to_rfc3339(self.voided_at),
             "void_reason": self.void_reason,
             "coupons": asdict(self.coupons),
@@ -192,15 +183,15 @@ def _batch(row: Any, now: int) -> BatchView:
         void=row["voided"],
     )
     return BatchView(
-        row["id"],
-        row["label"],
-        row["count"],
-        row["points"],
-        row["expires_at"],
-        row["created_at"],
-        row["voided_at"],
-        row["void_reason"],
-        counts,
+        id=row["id"],
+        label=row["label"],
+        count=row["count"],
+        points=row["points"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        voided_at=row["voided_at"],
+        void_reason=row["void_reason"],
+        coupons=counts,
     )
 
 

@@ -288,7 +288,7 @@ class PostgresSchema:
     """init-db's side of PostgreSQL: the version table, scripts applied in one transaction."""
 
     fresh_schema = Path(__file__).resolve().parents[2] / "schema.postgresql.sql"
-    backup_instead = 'use pg_dump, e.g. pg_dump --format=custom --file=rewards.dump "$DATABASE_URL"'
+    backup_instead = 'for PostgreSQL use pg_dump, e.g. pg_dump --format=custom --file=rewards.dump "$DATABASE_URL"'
 
     def __init__(self, backend: PostgresBackend) -> None:
         self.url = backend.url
@@ -296,8 +296,8 @@ class PostgresSchema:
     def open(self) -> psycopg.Connection:
         return connect(self.url)
 
-    def open_existing(self) -> psycopg.Connection:
-        return connect(self.url)
+    # Connecting creates nothing on PostgreSQL: the version check opens what init-db does.
+    open_existing = open
 
     def version(self, conn: psycopg.Connection) -> int:
         exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]

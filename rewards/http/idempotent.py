@@ -53,7 +53,7 @@ def respond(
     return Response(outcome.body, status=outcome.status, mimetype=mimetype, headers={REPLAYED: "true"})
 
 
-def carry_out(caller: str, body: dict[str, Any], action: Action, *, key: str | None) -> dict[str, Any]:
+def carry_out(caller: str, body: dict[str, Any], action: Action, *, key: str) -> dict[str, Any]:
     """A page form's action, carried out by carry() and keyed by the form: the action's payload;
     a refusal, fresh or kept with the key from the form's first sending, raised as itself."""
     outcome = carry(caller, body, action, key=key)
