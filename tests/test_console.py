@@ -230,6 +230,25 @@ def test_a_batch_sent_twice_is_created_once_with_its_audit_entry(visitor, db):
     assert "Batch 1 was created." in shown and "Active 12" in shown
 
 
+def test_a_batch_form_sent_again_with_other_values_says_so_and_makes_nothing(visitor, db):
+    sign_in(visitor)
+    page = visitor.get("/console/batches").get_data(as_text=True)
+    form = {"count": "1", "points": "10", "request_id": request_id(page)}
+    assert visitor.post("/console/batches", form).status_code == 303
+    # the form edited in the browser's history and sent again: its key was used for the first
+    edited = visitor.post("/console/batches", form | {"count": "2"})
+    shown = visible_text(edited.get_data(as_text=True))
+    assert edited.status_code == 422 and edited.mimetype == "text/html"
+    assert "This form was already sent with other values. Check them and send it again." in shown
+    assert db.scalar("SELECT count(*) FROM batches") == 1 and db.scalar("SELECT count(*) FROM coupons") == 1
+    # the page drawn with it carries a new key: sent, it is a new batch
+    again = visitor.post(
+        "/console/batches", form | {"count": "2", "request_id": request_id(edited.get_data(as_text=True))}
+    )
+    assert again.status_code == 303
+    assert db.scalar("SELECT count(*) FROM batches") == 2 and db.scalar("SELECT count(*) FROM coupons") == 3
+
+
 @pytest.mark.parametrize(
     ("count", "expires_at", "words"),
     [

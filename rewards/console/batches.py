@@ -18,13 +18,13 @@ from ..coupons.lookup import batch_for_export, batch_page, batch_view, whole_bat
 from ..coupons.sheet import HTTP_MAX_COUPONS, printable_batch, sheet
 from ..coupons.voiding import void_batch
 from ..db import Transaction, get_db
-from ..exceptions import InvalidRequest
+from ..exceptions import IdempotencyKeyReused, InvalidRequest
 from ..http import idempotent, validation
 from ..http.streaming import streamed
 from ..roles import ISSUE, TOKENS, VIEW
 from ..web import formatting
 from .access import Operator, needs
-from .blueprint import bp
+from .blueprint import bp, sent_with_other_values
 
 # A refused field in the form's words and the page's language (the API's checks word theirs in
 # English, for a client), named by its label; `max` is its limit.
@@ -143,7 +143,10 @@ def create(operator: Operator):
         return {"batch": batch.as_json()}, 201
 
     # The API's own idempotency, keyed by the form: sent twice, it answers the first batch again.
-    answer = idempotent.carry_out(f"operator:{operator.name}", body, make, key=f"console-form:{key}")
+    try:
+        answer = idempotent.carry_out(f"operator:{operator.name}", body, make, key=f"console-form:{key}")
+    except IdempotencyKeyReused:
+        return _list_page(operator, status=422, error=sent_with_other_values(), form=request.form)
     return redirect(url_for("console.batch", batch_ref=answer["batch"]["id"], created=1), 303)
 
 

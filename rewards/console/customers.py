@@ -30,7 +30,7 @@ from ..redemption.reversal import reverse_scan
 from ..roles import FINANCE_ACTIONS, VIEW
 from ..web import formatting
 from .access import Operator, needs
-from .blueprint import bp
+from .blueprint import bp, sent_with_other_values
 
 # A page of customers found by their last digits: a caller's "ending 321" can match many.
 SEARCH_PAGE = 50
@@ -164,12 +164,6 @@ def _user_page(
     return html, status
 
 
-def _sent_with_other_values() -> str:
-    # The key of a form drawn once and sent again with other values (edited in the browser's
-    # history): drawn anew, with a new key.
-    return _("This form was already sent with other values. Check them and send it again.")
-
-
 def _once(operator: Operator, key: str, body: dict[str, Any], action: Callable[[Transaction], dict]) -> dict:
     """The action in the API's own idempotency, keyed by the form: sent twice, it is carried
     out once and its first answer is given again. A refusal (kept or fresh) is raised."""
@@ -201,7 +195,7 @@ def reverse(operator: Operator, user_ref: str, scan_ref: str):
     try:
         answer = _once(operator, key, {"scan_id": scan_id, "reason": reason, "restore": restore}, take_back)
     except IdempotencyKeyReused:
-        return _user_page(operator, user_id, status=422, error=_sent_with_other_values(), failed_form=failed, form=form)
+        return _user_page(operator, user_id, status=422, error=sent_with_other_values(), failed_form=failed, form=form)
     except ScanAlreadyReversed:
         error = _("This scan was reversed before: its points have already been taken back.")
         return _user_page(operator, user_id, status=409, error=error)
@@ -254,7 +248,7 @@ def adjust_balance(operator: Operator, user_ref: str):
         _once(operator, key, {"user_id": user_id, "points": points, "reason": reason}, correct)
     except IdempotencyKeyReused:
         return _user_page(
-            operator, user_id, status=422, error=_sent_with_other_values(), failed_form="adjust", form=form
+            operator, user_id, status=422, error=sent_with_other_values(), failed_form="adjust", form=form
         )
     except InsufficientPoints:
         error = _("The balance cannot go below zero: take away at most what the customer has. Nothing was changed.")
