@@ -144,8 +144,11 @@ SERVER: list = []  # the running Servers, for wrk() to read their CPU time
 
 
 class Server:
-    def __init__(self, url: str, shown_url: str, port: int = PORT, tree: Path = ROOT, **extra: str) -> None:
-        """gunicorn serving the code in `tree` (this checkout, or an earlier commit's)."""
+    def __init__(
+        self, url: str, shown_url: str, port: int = PORT, tree: Path = ROOT, wsgi: str = "app:app", **extra: str
+    ) -> None:
+        """gunicorn serving `wsgi` (the service, or bench/floor_app.py's) of the code in `tree`
+        (this checkout, or an earlier commit's)."""
         self.port = port
         env = {
             **os.environ,
@@ -160,12 +163,12 @@ class Server:
         shown_extra = "".join(f"{k}={v} " for k, v in extra.items())
         commands.append(
             f"{shown_extra}DATABASE_URL={shown_url} OTP_DELIVERY=response SCAN_RATE_LIMIT='1000000000 per minute' "
-            f"OTP_SEND_LIMIT=1000000000 AUTH_IP_RATE_LIMIT='1000000000 per hour' PORT={port} .venv/bin/gunicorn app:app"
+            f"OTP_SEND_LIMIT=1000000000 AUTH_IP_RATE_LIMIT='1000000000 per hour' PORT={port} .venv/bin/gunicorn {wsgi}"
             "   # gunicorn.conf.py: its workers, sync"
         )
         self.log = (OUT / f"gunicorn-{port}.log").open("wb")
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "app:app"],
+            [str(BIN / "gunicorn"), wsgi],
             cwd=tree,
             env=env,
             stdout=self.log,

@@ -2,12 +2,15 @@
 
 gunicorn as shipped serves a seeded SQLite file; wrk (which shares the 2 cores with it) runs
 `GET /version` and `POST /scan` (distinct coupons, 200 users) in turn, ROUNDS times: requests
-per second, the ratio, and the server's CPU µs per request. With `--spy`, py-spy samples every
-worker during one more scan load, only while a worker holds the GIL: the Python the scan costs
-(SQLite's own work and the waits for the disk and the lock run without the GIL, and are not in
-it). It prints the frames that hold the largest shares of those samples.
+per second, the ratio, and the server's CPU µs per request. With `--floors`, two more loads a
+round of the same requests sent to bench/floor_app.py's routes: the scan's request without its
+write, and with a one-row write in its place (what a scan could cost at best here). With
+`--spy`, py-spy samples every worker during one more scan load, only while a worker holds the
+GIL: the Python the scan costs (SQLite's own work and the waits for the disk and the lock run
+without the GIL, and are not in it). It prints the frames that hold the largest shares of those
+samples.
 
-Run alone: .venv/bin/python bench/under_load.py [--spy] (py-spy from requirements-dev.txt;
+Run alone: .venv/bin/python bench/under_load.py [--floors] [--spy] (py-spy from requirements-dev.txt;
 py-spy reads the workers' memory, which needs root or ptrace permission)."""
 
 from __future__ import annotations
@@ -32,9 +35,19 @@ PARTS = ROUNDS + 1  # each scan load, the spied one included, walks its own shar
 OUTER = 0.9
 
 
-def load(coupons: Path, users: Path, part: int) -> dict:
+FLOORS = ("/bench/scan-read", "/bench/scan-committed")
+
+
+def load(coupons: Path, users: Path, part: int, path: str = "/scan") -> dict:
     return answered(
-        wrk("scan.lua", BENCH_COUPONS=str(coupons), BENCH_USERS=str(users), BENCH_RUNS=str(PARTS), BENCH_RUN=str(part))
+        wrk(
+            "scan.lua",
+            BENCH_COUPONS=str(coupons),
+            BENCH_USERS=str(users),
+            BENCH_RUNS=str(PARTS),
+            BENCH_RUN=str(part),
+            BENCH_SCAN_PATH=path,
+        )
     )
 
 
@@ -95,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spy", action="store_true", help="py-spy on the workers during one more scan load")
     parser.add_argument("--top", type=int, default=40, help="frames shown with --spy (default 40)")
+    parser.add_argument("--floors", action="store_true", help="the scan's request without its write, and with one row")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rewards-under-load-") as tmp:
@@ -104,19 +118,28 @@ def main() -> None:
         coupons = write_lines(folder / "coupons.txt", new_coupons(db, 40_000 * PARTS))
         db.close()
         # Workers are never recycled mid-run (max_requests): py-spy follows the ones it found.
-        server = Server(f"sqlite:///{folder / 'load.db'}", "sqlite:///load.db", GUNICORN_CMD_ARGS="--max-requests 0")
+        wsgi = "bench.floor_app:app" if args.floors else "app:app"
+        server = Server(
+            f"sqlite:///{folder / 'load.db'}", "sqlite:///load.db", wsgi=wsgi, GUNICORN_CMD_ARGS="--max-requests 0"
+        )
         SERVER.append(server)
         try:
-            print("| round | GET /version req/s | server CPU µs | POST /scan req/s | server CPU µs | ratio |")
-            print("|---|---:|---:|---:|---:|---:|")
+            loads = ["POST /scan"] + ([f"POST {path}" for path in FLOORS] if args.floors else [])
+            print(
+                "| round | GET /version req/s, server CPU µs | "
+                + " | ".join(f"{name} req/s, CPU µs, ratio" for name in loads)
+                + " |"
+            )
+            print("|---|---:|" + "---:|" * len(loads))
             for round_ in range(ROUNDS):
                 version = answered(wrk("get.lua", "/version"))
-                scan = load(coupons, users, round_)
-                print(
-                    f"| {round_ + 1} | {version['rps']:,.0f} | {version['cpu_us']:,.0f} | {scan['rps']:,.0f} "
-                    f"| {scan['cpu_us']:,.0f} | {scan['rps'] / version['rps']:.2f}× |",
-                    flush=True,
-                )
+                scans = [load(coupons, users, round_)]
+                if args.floors:
+                    # The floors look no coupon up: any share of the file will do.
+                    scans += [load(coupons, users, round_, path) for path in FLOORS]
+                cells = [f"{version['rps']:,.0f}, {version['cpu_us']:,.0f}"]
+                cells += [f"{s['rps']:,.0f}, {s['cpu_us']:,.0f}, {s['rps'] / version['rps']:.2f}×" for s in scans]
+                print(f"| {round_ + 1} | " + " | ".join(cells) + " |", flush=True)
             if args.spy:
                 figures, frames, total = spied(server, coupons, users, folder)
                 print(f"\npy-spy --gil, {total:,} samples of the workers during a scan load at {figures['rps']:,.0f}/s")

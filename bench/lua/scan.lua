@@ -3,11 +3,13 @@
 -- repeated runs (BENCH_RUN) never meet a coupon twice. With few coupons (BENCH_PARTS=1 per
 -- thread) the walk wraps: contention. With BENCH_IDEMPOTENT=1 each scan carries an
 -- Idempotency-Key made from its coupon, and a replayed answer counts as "200 replayed".
+-- BENCH_SCAN_PATH sends the same requests elsewhere (bench/floor_app.py's routes).
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
 
 local coupons, users = {}, {}
 local keyed = os.getenv("BENCH_IDEMPOTENT") == "1"
 local next_coupon, next_user = 0, 0
+local path = os.getenv("BENCH_SCAN_PATH") or "/scan"
 
 function init(args)
   local threads = tonumber(os.getenv("BENCH_THREADS"))
@@ -29,5 +31,5 @@ function request()
     -- One key per coupon: a second pass over the same coupons is all retries.
     headers["Idempotency-Key"] = "scan-" .. coupons[next_coupon]
   end
-  return wrk.format("POST", "/scan", headers, '{"token": "' .. coupons[next_coupon] .. '"}')
+  return wrk.format("POST", path, headers, '{"token": "' .. coupons[next_coupon] .. '"}')
 end
