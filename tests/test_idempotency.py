@@ -40,6 +40,17 @@ def test_the_body_is_compared_as_json_not_as_bytes(api, db):
     assert first.status_code == again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
 
 
+def test_a_number_is_compared_as_a_number_not_as_written(api, db):
+    raw = {**keyed(None, "batch"), "Content-Type": "application/json"}
+    first = api.client.post("/coupons/generate", data='{"count": 2, "points": 10}', headers=raw)
+    again = api.client.post("/coupons/generate", data='{"count": 2.0, "points": 1e1}', headers=raw)
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == first.get_data()
+    other = api.client.post("/coupons/generate", data='{"count": 3, "points": 10}', headers=raw)
+    assert_problem(other, 422, "idempotency_key_reused")
+    assert db.scalar("SELECT count(*) FROM coupons") == 2
+
+
 def test_a_refusal_is_kept_too_and_given_again(api, db):
     access_token, _ = api.login()
     (coupon,) = api.generate(1)

@@ -134,10 +134,22 @@ def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) ->
 
 
 def _fingerprint(body: dict[str, Any]) -> str:
-    """The request as far as a retry must repeat it: method, path and body (as JSON, so the
-    order of members and white space do not matter)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The request as far as a retry must repeat it: method, path and body (as JSON values, so
+    the order of members, white space and how a number is written do not matter)."""
+    canonical = json.dumps(_whole_numbers(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`value` with each whole float as the int it equals: JSON has one kind of number, so 3,
+    3.0 and 3e0 are one value, which validation reads alike (validation.integer)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {name: _whole_numbers(member) for name, member in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 def _json(payload: dict[str, Any], status: int) -> Response:
