@@ -3,6 +3,8 @@ twice, and a key is never a way to get another request's answer."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rewards import clock, idempotency
@@ -49,6 +51,19 @@ def test_a_number_is_compared_as_a_number_not_as_written(api, db):
     other = api.client.post("/coupons/generate", data='{"count": 3, "points": 10}', headers=raw)
     assert_problem(other, 422, "idempotency_key_reused")
     assert db.scalar("SELECT count(*) FROM coupons") == 2
+
+
+def test_true_is_not_the_number_1_and_a_deep_body_is_answered(api, db):
+    access_token, _ = api.login()
+    first, second = api.generate(2)
+    keys = keyed(access_token, "deep")
+    deep = {"token": first, "extra": json.loads("[" * 600 + "1.0" + "]" * 600)}
+    assert api.call("POST", "/scan", deep, keys).status == 200
+    again = api.call("POST", "/scan", {**deep, "extra": json.loads("[" * 600 + "1" + "]" * 600)}, keys)
+    assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"
+    flagged = keyed(access_token, "flag")
+    assert api.call("POST", "/scan", {"token": second, "extra": 1}, flagged).status == 200
+    assert_problem(api.call("POST", "/scan", {"token": second, "extra": True}, flagged), 422, "idempotency_key_reused")
 
 
 def test_a_refusal_is_kept_too_and_given_again(api, db):

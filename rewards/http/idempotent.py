@@ -88,11 +88,12 @@ def carry(
         with get_db().write(pipelined=pipelined) as tx:
             payload, status = action(tx)
         return Fresh(payload, status)
+    fingerprint = _fingerprint(body)
     with get_db().write(pipelined=pipelined) as tx:
         if before_claim is not None:
             before_claim(tx)
         with tx.kept_when_refused():  # a refusal is an answer too: kept with the key
-            kept = idempotency.claim(tx, caller, key, _fingerprint(body), clock.now())
+            kept = idempotency.claim(tx, caller, key, fingerprint, clock.now())
         if kept is None:
             try:
                 payload, status = action(tx)
@@ -136,20 +137,33 @@ def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) ->
 def _fingerprint(body: dict[str, Any]) -> str:
     """The request as far as a retry must repeat it: method, path and body (as JSON values, so
     the order of members, white space and how a number is written do not matter)."""
-    canonical = json.dumps(_whole_numbers(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        canonical = json.dumps(_whole_numbers(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:  # parsed a few frames higher up the stack, at the very edge of its depth
+        raise InvalidRequest("The body is nested too deeply.") from None
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _whole_numbers(value: Any) -> Any:
-    """`value` with each whole float as the int it equals: JSON has one kind of number, so 3,
-    3.0 and 3e0 are one value, which validation reads alike (validation.integer)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {name: _whole_numbers(member) for name, member in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(item) for item in value]
-    return value
+def _whole_numbers(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `body` with each whole float as the int it equals: JSON has one kind of number,
+    so 3, 3.0 and 3e0 are one value, which validation reads alike (validation.integer). Walked
+    with a list, not by recursion: a body as deep as json_body() parses must not run out of
+    stack here."""
+    copy: dict[str, Any] = {}
+    waiting: list[tuple[Any, Any]] = [(body, copy)]
+    while waiting:
+        source, target = waiting.pop()
+        for name, value in source.items() if isinstance(source, dict) else enumerate(source):
+            if isinstance(value, (dict, list)):
+                value, inner = type(value)(), value
+                waiting.append((inner, value))
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(target, dict):
+                target[name] = value
+            else:
+                target.append(value)
+    return copy
 
 
 def _json(payload: dict[str, Any], status: int) -> Response:
