@@ -16,16 +16,21 @@ from typing import Any
 
 from rewards import clock, create_app
 from rewards.db import get_db
-from rewards.http import validation
+from rewards.http import idempotent, validation
 from rewards.http.guards import bearer_claims, bearer_user
+from rewards.redemption.routes import MAX_DEVICE_ID
 
 _ONE_ROW = "INSERT INTO rate_limits (key, window_start, hits) VALUES (?, 0, 1)"
 
 
 def _scan_request() -> str:
+    """rewards/redemption/routes.py's scan() up to its write, on SQLite."""
     bearer_user(bearer_claims())
     body = validation.json_body()
-    return validation.coupon_token(body)
+    token = validation.coupon_token(body)
+    validation.text(body, "device_id", MAX_DEVICE_ID, required=False)
+    idempotent.request_key()
+    return token
 
 
 def _answer(token: str) -> dict[str, Any]:
