@@ -136,34 +136,13 @@ def _settle_refusal(tx: Transaction, caller: str, key: str, refusal: Refusal) ->
 
 def _fingerprint(body: dict[str, Any]) -> str:
     """The request as far as a retry must repeat it: method, path and body (as JSON values, so
-    the order of members, white space and how a number is written do not matter)."""
+    the order of members, white space and how a number is written do not matter: json_body()
+    reads 3.0 as 3)."""
     try:
-        canonical = json.dumps(_whole_numbers(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except RecursionError:  # parsed a few frames higher up the stack, at the very edge of its depth
         raise InvalidRequest("The body is nested too deeply.") from None
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _whole_numbers(body: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `body` with each whole float as the int it equals: JSON has one kind of number,
-    so 3, 3.0 and 3e0 are one value, which validation reads alike (validation.integer). Walked
-    with a list, not by recursion: a body as deep as json_body() parses must not run out of
-    stack here."""
-    copy: dict[str, Any] = {}
-    waiting: list[tuple[Any, Any]] = [(body, copy)]
-    while waiting:
-        source, target = waiting.pop()
-        for name, value in source.items() if isinstance(source, dict) else enumerate(source):
-            if isinstance(value, (dict, list)):
-                value, inner = type(value)(), value
-                waiting.append((inner, value))
-            elif isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if isinstance(target, dict):
-                target[name] = value
-            else:
-                target.append(value)
-    return copy
 
 
 def _json(payload: dict[str, Any], status: int) -> Response:

@@ -28,7 +28,7 @@ def json_body() -> dict[str, Any]:
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
     raw = request.get_data(cache=False)  # 413 over the limit, a chunked body too (http/bodies.py)
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_number)
     except (ValueError, RecursionError):
         raise InvalidRequest("The body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -42,10 +42,7 @@ def integer(body: dict[str, Any], name: str, low: int, high: int, default: Any =
         if default is _MISSING:
             raise InvalidRequest(f"'{name}' is required.")
         return default
-    # JSON has one kind of number: 10.0 is the whole number 10 (JSON Schema's `integer`, which
-    # openapi.yaml promises), 10.5 is not. bool is an int to Python, never to a client.
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    # bool is an int to Python, never to a client. (10.0 arrives as 10: json_body's _number.)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidRequest(f"'{name}' must be a whole number from {low:,} to {high:,}.")
     return value
@@ -175,6 +172,14 @@ def query_integer(name: str, low: int, high: int, default: int | None) -> int | 
     if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
         raise InvalidRequest(f"Query parameter '{name}' must be a whole number from {low:,} to {high:,}.")
     return int(raw)
+
+
+def _number(text: str) -> int | float:
+    """A JSON number written with a fraction or exponent. JSON has one kind of number: 10.0 and
+    1e1 are the whole number 10 (JSON Schema's `integer`, which openapi.yaml promises), read as
+    such once here for every check and for an Idempotency-Key's body; 10.5 is not."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def _reject_constant(name: str) -> None:
